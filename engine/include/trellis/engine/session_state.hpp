@@ -1,0 +1,41 @@
+#pragma once
+// The small, mutable part of a conversation: where it is and what was answered.
+// Holds ids, never pointers into a Flow, so it serialises and survives restarts.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "trellis/engine/value.hpp"
+
+namespace trellis::engine {
+
+enum class Phase {
+  NotStarted,  // no Start event yet
+  Waiting,     // waiting for an answer to the question at `at`
+  Paused,      // the person paused at `at`; only resume, help, restart and stop act
+  Ended,       // reached an end node or stopped
+};
+
+struct SessionState {
+  std::string flow_id;
+  int flow_version = 0;
+  Phase phase = Phase::NotStarted;
+  std::string at;                       // node id of the open question
+  std::vector<std::string> call_stack;  // node ids to continue at after `return`
+  Scope variables;
+  int attempts = 0;                     // failed answers to the open question
+  int turn = 0;                         // events applied
+
+  friend bool operator==(const SessionState&, const SessionState&) = default;
+};
+
+// The saved form carries its own format number; older forms we can still read
+// are upgraded on load.
+inline constexpr int kSessionStateFormat = 1;
+
+nlohmann::json to_json(const SessionState& state);
+tl::expected<SessionState, std::string> session_state_from_json(const nlohmann::json& json);
+
+}  // namespace trellis::engine

@@ -1,0 +1,38 @@
+#pragma once
+// Advances one session by one event. Pure and deterministic: the same flow, state
+// and event always give the same result. No clocks, I/O, threads or globals.
+#include <string>
+#include <vector>
+
+#include "trellis/engine/event.hpp"
+#include "trellis/engine/flow.hpp"
+#include "trellis/engine/output.hpp"
+#include "trellis/engine/session_state.hpp"
+
+namespace trellis::engine {
+
+// How the step treated the event, for metrics and tracing (never the person's text).
+enum class Outcome {
+  Started,      // a Start event began the flow
+  Answered,     // the answer was accepted and the flow moved on
+  Reprompted,   // the answer did not fit; asked again
+  FellBack,     // the retry limit was reached; went to the fallback
+  Command,      // a global command acted
+  Ignored,      // nothing to act on (input after the end, before the start)
+  UnknownChoice,// a choice id that the open prompt does not offer (a client bug)
+};
+std::string_view to_string(Outcome outcome);
+
+struct StepResult {
+  SessionState state;           // the next state; the caller saves it
+  std::vector<Output> outputs;  // what to show the person, in order
+  Outcome outcome = Outcome::Ignored;
+  std::string matched;          // which rule matched, e.g. "choice:yes" or "intent:unsure"
+};
+
+StepResult step(const Flow& flow, const SessionState& state, const Event& event);
+
+// A new session for `flow`, not yet started.
+SessionState new_session(const Flow& flow);
+
+}  // namespace trellis::engine

@@ -1,0 +1,17 @@
+#pragma once
+// "Did you mean ...?" for misspelt keys, node ids and variable names.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace trellis::engine {
+
+// The closest candidate by edit distance, if it is close enough to be a likely typo.
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates);
+
+// " (did you mean 'x'?)" text for a hint, or "" when nothing is close.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace trellis::engine
