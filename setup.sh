@@ -146,7 +146,8 @@ run_fuzzers() {
     fi
   done
   if ((${#failed[@]})); then
-    echo "fuzzers that found a problem: ${failed[*]} (inputs saved in $artifacts/)"
+    echo "fuzzers that found a problem: ${failed[*]} (inputs saved in $artifacts/;"
+    echo "reproduce with: $dir/tests/fuzz/<name>_fuzz $artifacts/<file>)"
     return 1
   fi
   say "fuzzers: no crashes"
