@@ -144,8 +144,6 @@ class FlowReader {
   std::optional<long long> read_integer(const Json& object, const std::string& key,
                                         const std::string& pointer, bool required,
                                         long long min, long long max);
-  std::optional<bool> read_bool(const Json& object, const std::string& key,
-                                const std::string& pointer);
   void wrong_type(const std::string& pointer, std::string_view what, const Json& got);
   void missing(const std::string& pointer, const std::string& key, std::string_view what);
 
@@ -250,17 +248,6 @@ std::optional<long long> FlowReader::read_integer(const Json& object, const std:
     return std::nullopt;
   }
   return number;
-}
-
-std::optional<bool> FlowReader::read_bool(const Json& object, const std::string& key,
-                                          const std::string& pointer) {
-  const Json* value = field(object, key);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_boolean()) {
-    wrong_type(child(pointer, key), "true or false", *value);
-    return std::nullopt;
-  }
-  return value->get<bool>();
 }
 
 std::optional<Template> FlowReader::read_template(const Json& json, const std::string& pointer,
@@ -912,7 +899,7 @@ void FlowReader::read_question(const Json& json, const std::string& pointer, Nod
     } else {
       check_keys(*retry, retry_pointer, {"limit", "say", "fallback"});
       question.retry_limit = -1;  // marker: take the flow default unless given here
-      if (auto limit = read_integer(*retry, "limit", retry_pointer, false, 0, 10)) {
+      if (auto limit = read_integer(*retry, "limit", retry_pointer, false, 1, 10)) {
         question.retry_limit = static_cast<int>(*limit);
       }
       if (const Json* say = field(*retry, "say")) question.reprompt = read_say(*say, child(retry_pointer, "say"), index);
@@ -1010,7 +997,7 @@ void FlowReader::read(const Json& root) {
       wrong_type("/retry", "{\"limit\": n}", *retry);
     } else {
       check_keys(*retry, "/retry", {"limit"});
-      if (auto limit = read_integer(*retry, "limit", "/retry", false, 0, 10)) {
+      if (auto limit = read_integer(*retry, "limit", "/retry", false, 1, 10)) {
         default_retry_limit = static_cast<int>(*limit);
       }
     }

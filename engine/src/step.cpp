@@ -318,7 +318,7 @@ class Turn {
   void reprompt(const QuestionNode& question, std::optional<std::string> why, bool empty, bool too_long) {
     SessionState& state = result_.state;
     ++state.attempts;
-    if (state.attempts > question.retry_limit && question.fallback) {
+    if (state.attempts >= question.retry_limit && question.fallback) {
       state.attempts = 0;
       result_.outcome = Outcome::FellBack;
       result_.matched = "fallback";

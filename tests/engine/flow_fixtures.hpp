@@ -25,7 +25,7 @@ inline const char* const kCheckIn = R"({
               "patterns": {"yes": [{"match": "^let'?s do (it|this)$", "examples": ["let's do this"]}]}},
     "later": {"type": "end", "say": "Come back any time."},
     "mood": {"type": "question", "input": "scale", "ask": "How are you, 1 to 10?", "store": "mood",
-             "next": "pick", "retry": {"limit": 1, "say": "A number from 1 to 10, please.", "fallback": "later"}},
+             "next": "pick", "retry": {"limit": 2, "say": "A number from 1 to 10, please.", "fallback": "later"}},
     "pick": {"type": "question", "input": "choice", "ask": "What next?", "store": "pick", "skip": "wrap",
              "choices": [
                {"id": "walk", "label": "A walk", "next": "note"},

@@ -126,7 +126,7 @@ TEST_F(StepTest, BadAnswerRepromptsThenFallsBack) {
   ASSERT_NE(c.prompt(), nullptr);
   EXPECT_EQ(c.prompt()->min, 1);
   EXPECT_EQ(c.state().attempts, 1);
-  c.type("11");  // limit 1: the second failure goes to the fallback
+  c.type("11");  // limit 2: the second failure goes to the fallback
   EXPECT_EQ(c.outcome(), Outcome::FellBack);
   EXPECT_EQ(c.state().phase, Phase::Ended);
   EXPECT_EQ(c.messages(), std::vector<std::string>{"Come back any time."});
