@@ -1,6 +1,7 @@
 // Checks that need the whole flow: where the conversation can go, whether it can
 // always finish, and whether every variable is set, and of the right type, where read.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -37,6 +38,10 @@ class Analysis {
   void infer_types();
   void check_definite_assignment();
   void check_use(const VariableUse& use, const std::vector<char>& defined);
+  std::vector<std::vector<char>> must_sets(NodeIndex entry, const std::vector<char>& entry_set,
+                                           const std::vector<std::vector<Edge>>& edges) const;
+  std::vector<Edge> context_edges(NodeIndex node,
+                                  const std::map<std::string, std::vector<std::string>>& sets_by_subflow) const;
   std::optional<ValueType> variable_type(std::string_view name) const;
 
   ReadFlow& read_;
@@ -292,24 +297,34 @@ void Analysis::infer_types() {
   }
 }
 
-void Analysis::check_definite_assignment() {
+std::vector<std::vector<char>> Analysis::must_sets(NodeIndex entry, const std::vector<char>& entry_set,
+                                                   const std::vector<std::vector<Edge>>& edges) const {
+  // A variable is set on entry to a node only if it is set on every path that
+  // reaches it. Sets start at "everything" and only shrink, so sweeping until
+  // nothing changes terminates.
   const std::size_t count = flow_.nodes.size();
   const std::size_t width = variables_.size();
-  // Must-analysis: a variable is set on entry to a node only if it is set on every
-  // path that reaches it. Start from "everything" and intersect down to a fixpoint.
-  std::vector<std::vector<char>> in(count, std::vector<char>(width, 1));
-  std::vector<char> at_start(width, 0);
-  for (const auto& name : read_.declared) {
-    if (auto found = variable_index_.find(name); found != variable_index_.end()) at_start[found->second] = 1;
+  std::vector<char> reached(count, 0);
+  std::vector<NodeIndex> work{entry};
+  reached[entry] = 1;
+  while (!work.empty()) {
+    NodeIndex at = work.back();
+    work.pop_back();
+    for (const auto& edge : edges[at]) {
+      if (!reached[edge.to]) {
+        reached[edge.to] = 1;
+        work.push_back(edge.to);
+      }
+    }
   }
-  in[flow_.start] = at_start;
-  // Sets only shrink from "everything", so sweeping until nothing changes terminates.
+  std::vector<std::vector<char>> in(count, std::vector<char>(width, 1));
+  in[entry] = entry_set;
   bool changed = true;
   while (changed) {
     changed = false;
     for (NodeIndex at = 0; at < count; ++at) {
-      if (!reachable_[at]) continue;
-      for (const auto& edge : edges_[at]) {
+      if (!reached[at]) continue;
+      for (const auto& edge : edges[at]) {
         std::vector<char> out = in[at];
         for (const auto& name : edge.defines) out[variable_index_.at(name)] = 1;
         for (std::size_t v = 0; v < width; ++v) {
@@ -321,10 +336,72 @@ void Analysis::check_definite_assignment() {
       }
     }
   }
+  for (NodeIndex at = 0; at < count; ++at) {
+    if (!reached[at]) in[at].assign(width, 1);  // not on any path from entry: nothing to say
+  }
+  return in;
+}
+
+void Analysis::check_definite_assignment() {
+  const std::size_t count = flow_.nodes.size();
+  const std::size_t width = variables_.size();
+  // Calls are analysed in context: a call passes on to its `next` what its
+  // sub-flow sets on every path to a `return` (sub-flows cannot recurse, F052).
+  std::map<std::string, std::vector<std::string>> sets_by_subflow;
+  std::vector<std::vector<Edge>> edges(count);
+  std::function<void(const std::string&)> settle = [&](const std::string& subflow) {
+    if (sets_by_subflow.count(subflow)) return;
+    sets_by_subflow[subflow] = {};
+    NodeIndex start = 0;
+    bool found = false;
+    for (NodeIndex i = 0; i < count; ++i) {
+      if (const auto* call = std::get_if<CallNode>(&flow_.nodes[i].body); call && call->subflow == subflow) {
+        start = call->start;
+        found = true;
+      }
+    }
+    if (!found) return;
+    for (NodeIndex i = 0; i < count; ++i) {
+      if (read_.subflow_of_node[i] != subflow) continue;
+      if (const auto* call = std::get_if<CallNode>(&flow_.nodes[i].body)) settle(call->subflow);
+    }
+    std::vector<std::vector<Edge>> local(count);
+    for (NodeIndex i = 0; i < count; ++i) local[i] = context_edges(i, sets_by_subflow);
+    auto in = must_sets(start, std::vector<char>(width, 0), local);
+    std::vector<char> at_return(width, 1);
+    for (NodeIndex i = 0; i < count; ++i) {
+      if (read_.subflow_of_node[i] == subflow && std::holds_alternative<ReturnNode>(flow_.nodes[i].body)) {
+        for (std::size_t v = 0; v < width; ++v) at_return[v] = static_cast<char>(at_return[v] && in[i][v]);
+      }
+    }
+    for (std::size_t v = 0; v < width; ++v) {
+      if (at_return[v]) sets_by_subflow[subflow].push_back(variables_[v]);
+    }
+  };
+  for (const auto& name : read_.subflow_names) settle(name);
+  for (NodeIndex i = 0; i < count; ++i) edges[i] = context_edges(i, sets_by_subflow);
+
+  std::vector<char> at_start(width, 0);
+  for (const auto& name : read_.declared) {
+    if (auto found = variable_index_.find(name); found != variable_index_.end()) at_start[found->second] = 1;
+  }
+  auto in = must_sets(flow_.start, at_start, edges);
   for (const auto& use : read_.uses) {
     if (!reachable_[use.node]) continue;
     check_use(use, in[use.node]);
   }
+}
+
+std::vector<Edge> Analysis::context_edges(
+    NodeIndex node, const std::map<std::string, std::vector<std::string>>& sets_by_subflow) const {
+  const auto& body = flow_.nodes[node].body;
+  if (std::holds_alternative<ReturnNode>(body)) return {};
+  if (const auto* call = std::get_if<CallNode>(&body)) {
+    auto found = sets_by_subflow.find(call->subflow);
+    std::vector<std::string> sets = found == sets_by_subflow.end() ? std::vector<std::string>{} : found->second;
+    return {Edge{call->start, {}}, Edge{call->next, std::move(sets)}};
+  }
+  return edges_[node];
 }
 
 void Analysis::check_use(const VariableUse& use, const std::vector<char>& defined) {

@@ -205,3 +205,30 @@ TEST(CompileFlow, EveryBadFlowFileFailsWithLocations) {
 
 }  // namespace
 }  // namespace trellis::engine
+
+namespace trellis::engine {
+namespace {
+
+TEST(CompileFlow, CallsAreAnalysedInContext) {
+  // The sub-flow is called before and after `t` is set; the second call's return
+  // must not be confused with the first, or `t` would look unset at the end.
+  const std::string body = R"("start": "first", "nodes": {
+      "first": {"type": "call", "subflow": "calm", "next": "ask"},
+      "ask": {"type": "question", "input": "text", "ask": "?", "store": "t", "next": "second"},
+      "second": {"type": "call", "subflow": "calm", "next": "done"},
+      "done": {"type": "end", "say": "{{t}}"}},
+    "subflows": {"calm": {"start": "m", "nodes": {
+      "m": {"type": "message", "say": "Breathe.", "next": "r"}, "r": {"type": "return"}}}})";
+  auto flow = compile_flow(testing::flow_with(body), "x.json");
+  EXPECT_TRUE(flow) << (flow ? "" : format(flow.error()[0]));
+  // What a sub-flow sets on every path is set after the call.
+  const std::string sets = R"("start": "first", "nodes": {
+      "first": {"type": "call", "subflow": "ask", "next": "done"},
+      "done": {"type": "end", "say": "{{t}}"}},
+    "subflows": {"ask": {"start": "q", "nodes": {
+      "q": {"type": "question", "input": "text", "ask": "?", "store": "t", "next": "r"}, "r": {"type": "return"}}}})";
+  EXPECT_TRUE(compile_flow(testing::flow_with(sets), "x.json"));
+}
+
+}  // namespace
+}  // namespace trellis::engine
