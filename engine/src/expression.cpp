@@ -6,15 +6,19 @@
 #include <cstdlib>
 #include <optional>
 
+#include "expression_in_text.hpp"
 #include "trellis/engine/suggest.hpp"
 
 namespace trellis::engine {
 
-enum class NodeKind { Literal, Variable, Negate, Not, And, Or, Binary, Call };
-enum class BinaryOp { Add, Subtract, Multiply, Divide, Remainder, Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual };
-enum class Function { Min, Max, Sum, Count, Round, Abs, Length, If };
-
 struct ExpressionNode {
+  // Nested, so these names cannot clash with another file's in trellis::engine.
+  enum class NodeKind { Literal, Variable, Negate, Not, And, Or, Binary, Call };
+  enum class BinaryOp {
+    Add, Subtract, Multiply, Divide, Remainder, Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual
+  };
+  enum class Function { Min, Max, Sum, Count, Round, Abs, Length, If };
+
   NodeKind kind = NodeKind::Literal;
   std::size_t offset = 0;           // where the node's text starts
   std::size_t operator_offset = 0;  // unary, binary, and/or: where the operator is
@@ -26,6 +30,10 @@ struct ExpressionNode {
 };
 
 namespace {
+
+using NodeKind = ExpressionNode::NodeKind;
+using BinaryOp = ExpressionNode::BinaryOp;
+using Function = ExpressionNode::Function;
 
 // ---------------------------------------------------------------------------
 // Functions
@@ -69,7 +77,6 @@ std::string hint_for(std::string_view word, const std::vector<std::string>& cand
   return match ? "did you mean '" + *match + "'?" : "";
 }
 
-std::string column_of(std::size_t offset) { return "column " + std::to_string(offset + 1); }
 
 // ---------------------------------------------------------------------------
 // Lexer
@@ -228,7 +235,8 @@ using ParsedNode = std::optional<ExpressionNode>;
 
 class Parser {
  public:
-  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  Parser(std::vector<Token> tokens, std::size_t column_base)
+      : tokens_(std::move(tokens)), column_base_(column_base) {}
 
   tl::expected<ExpressionNode, ExpressionError> parse() {
     if (peek().kind == TokenKind::End) return tl::unexpected(ExpressionError{"the expression is empty", 0, ""});
@@ -490,7 +498,12 @@ class Parser {
                 std::move(hint));
   }
 
+  std::string column_of(std::size_t offset) const {
+    return "column " + std::to_string(column_base_ + offset + 1);
+  }
+
   std::vector<Token> tokens_;
+  std::size_t column_base_;
   std::size_t position_ = 0;
   int depth_ = 0;
   std::vector<std::string> variables_;
@@ -802,7 +815,7 @@ Maybe eval(const ExpressionNode& node, const Scope& scope) {
 
 }  // namespace
 
-tl::expected<Expression, ExpressionError> parse_expression(std::string_view text) {
+tl::expected<Expression, ExpressionError> parse_expression_at(std::string_view text, std::size_t column_base) {
   if (text.size() > kMaxExpressionBytes) {
     return tl::unexpected(ExpressionError{"the expression is longer than " + std::to_string(kMaxExpressionBytes) +
                                               " bytes",
@@ -810,11 +823,15 @@ tl::expected<Expression, ExpressionError> parse_expression(std::string_view text
   }
   auto tokens = lex(text);
   if (!tokens) return tl::unexpected(tokens.error());
-  Parser parser(std::move(*tokens));
+  Parser parser(std::move(*tokens), column_base);
   auto root = parser.parse();
   if (!root) return tl::unexpected(root.error());
   return Expression(std::string(text), std::make_shared<const ExpressionNode>(std::move(*root)),
                     parser.take_variables());
+}
+
+tl::expected<Expression, ExpressionError> parse_expression(std::string_view text) {
+  return parse_expression_at(text, 0);
 }
 
 tl::expected<ValueType, ExpressionError> check_types(const Expression& expression, const VariableTypes& types) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "expression_in_text.hpp"
+
 namespace trellis::engine {
 namespace {
 
@@ -59,7 +61,7 @@ tl::expected<Template, ExpressionError> parse_template(std::string_view text) {
       return tl::unexpected(ExpressionError{"this '{{' is never closed with '}}'", open,
                                             "to show '{{' itself, write {{\"{{\"}}"});
     }
-    auto hole = parse_expression(text.substr(open + 2, close - open - 2));
+    auto hole = parse_expression_at(text.substr(open + 2, close - open - 2), open + 2);
     if (!hole) {
       ExpressionError error = hole.error();
       error.offset += open + 2;

@@ -334,6 +334,39 @@ INSTANTIATE_TEST_SUITE_P(TypeErrors, CheckTypesTest, ::testing::Values(
     TypeRow{"max(1, (2 + name))", std::nullopt, 10, "cannot add a string to a number",
             "'+' adds two numbers or joins two strings"}));
 
+// Conditions come from authors: whatever they write must parse or fail cleanly,
+// and whatever parses must check and evaluate without throwing.
+TEST(ExpressionTest, GarbageNeverCrashes) {
+  const std::vector<std::string> pieces{"score", "name", "agreed", "x", "1", "0", "2.5", "'s'", "\"t\"", "+", "-",
+                                        "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or", "not", "(",
+                                        ")", ",", "min", "max", "sum", "count", "round", "abs", "length", "if",
+                                        "true", "false", " ", "'", "\\", "=", "!", "."};
+  std::uint32_t seed = 2024;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  int parsed = 0;
+  for (int round = 0; round < 5000; ++round) {
+    std::string text;
+    const std::uint32_t length = next() % 12;
+    for (std::uint32_t i = 0; i < length; ++i) text += pieces[next() % pieces.size()] + (next() % 2 ? " " : "");
+    auto expression = parse_expression(text);
+    if (!expression) {
+      EXPECT_LE(expression.error().offset, text.size()) << text;
+      EXPECT_FALSE(expression.error().message.empty()) << text;
+      continue;
+    }
+    ++parsed;
+    auto type = check_types(*expression, scope_types);
+    const Value value = evaluate(*expression, kScope);
+    if (type) {
+      EXPECT_EQ(type_of(value), *type) << text;
+    }
+  }
+  EXPECT_GT(parsed, 100);  // the generator does reach the evaluator
+}
+
 TEST(ExpressionTest, CheckTypesWithoutAnyVariables) {
   auto expression = parse_expression("x > 1");
   ASSERT_TRUE(expression);

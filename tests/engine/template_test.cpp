@@ -72,6 +72,8 @@ TEST(TemplateTest, Errors) {
       {"Hi {{ mx(1) }}", 6, "unknown function 'mx'"},
       {"Hi {{ }}", 5, "the expression is empty"},
       {"Hi {{ 'open }}", 6, "this string has no closing '"},
+      // Offsets and columns count from the start of the whole text, not the hole.
+      {"Hi {{ (1 + 2 }}", 13, "expected ')' to close the '(' at column 7, found the end of the expression"},
   };
   for (const auto& row : rows) {
     auto result = parse_template(row.text);
@@ -81,6 +83,27 @@ TEST(TemplateTest, Errors) {
   }
   EXPECT_EQ(parse_template("{{").error().hint, "to show '{{' itself, write {{\"{{\"}}");
   EXPECT_EQ(parse_template("{{ mx(1) }}").error().hint, "did you mean 'max'?");
+}
+
+// Author text is hostile input as far as the parser is concerned.
+TEST(TemplateTest, GarbageNeverCrashes) {
+  const std::string alphabet = "{}{{}}\"'a1 +(),";
+  std::uint32_t seed = 12345;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const int length = static_cast<int>(seed % 24);
+    for (int i = 0; i < length; ++i) {
+      seed = seed * 1664525u + 1013904223u;
+      text += alphabet[(seed >> 16) % alphabet.size()];
+    }
+    seed = seed * 1664525u + 1013904223u;
+    auto message = parse_template(text);
+    if (message) {
+      (void)render(*message, kScope);
+    } else {
+      EXPECT_LE(message.error().offset, text.size()) << text;
+    }
+  }
 }
 
 }  // namespace
