@@ -59,7 +59,7 @@ std::optional<std::string> closest_match(std::string_view word,
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
   auto match = closest_match(word, candidates);
   if (!match) return "";
-  return " (did you mean '" + *match + "'?)";
+  return "did you mean '" + *match + "'?";
 }
 
 }  // namespace trellis::engine
