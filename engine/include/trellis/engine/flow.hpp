@@ -66,7 +66,7 @@ struct QuestionNode {
   std::optional<NodeIndex> next;
   std::vector<Intent> intents;      // text only
   std::vector<Check> checks;
-  int retry_limit = 2;              // failed attempts before the fallback
+  int retry_limit = 2;              // the failed answer that leads to the fallback (1..10)
   std::vector<SayItem> reprompt;    // empty: the input kind's default re-prompt
   std::optional<NodeIndex> fallback;
   bool skippable = false;

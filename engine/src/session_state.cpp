@@ -1,0 +1,91 @@
+#include "trellis/engine/session_state.hpp"
+
+#include <array>
+
+namespace trellis::engine {
+
+namespace {
+constexpr std::array<std::pair<Phase, std::string_view>, 4> kPhaseNames{{
+    {Phase::NotStarted, "not_started"},
+    {Phase::Waiting, "waiting"},
+    {Phase::Paused, "paused"},
+    {Phase::Ended, "ended"},
+}};
+
+std::string_view phase_name(Phase phase) {
+  for (const auto& [value, name] : kPhaseNames) {
+    if (value == phase) return name;
+  }
+  return "not_started";
+}
+}  // namespace
+
+nlohmann::json to_json(const SessionState& state) {
+  nlohmann::json variables = nlohmann::json::object();
+  for (const auto& [name, value] : state.variables) variables[name] = to_json(value);
+  return {
+      {"format", kSessionStateFormat},
+      {"flow", state.flow_id},
+      {"flow_version", state.flow_version},
+      {"phase", phase_name(state.phase)},
+      {"at", state.at},
+      {"call_stack", state.call_stack},
+      {"variables", std::move(variables)},
+      {"attempts", state.attempts},
+      {"turn", state.turn},
+  };
+}
+
+tl::expected<SessionState, std::string> session_state_from_json(const nlohmann::json& json) {
+  auto fail = [](std::string why) { return tl::make_unexpected("session state: " + std::move(why)); };
+  if (!json.is_object()) return fail("not an object");
+  auto format = json.find("format");
+  if (format == json.end() || !format->is_number_integer()) return fail("missing 'format'");
+  if (format->get<int>() < 1 || format->get<int>() > kSessionStateFormat) {
+    return fail("format " + format->dump() + " is not one this version can read");
+  }
+  auto string_field = [&](const char* key, std::string& out) {
+    auto it = json.find(key);
+    if (it == json.end() || !it->is_string()) return false;
+    out = it->get<std::string>();
+    return true;
+  };
+  auto int_field = [&](const char* key, int& out) {
+    auto it = json.find(key);
+    if (it == json.end() || !it->is_number_integer()) return false;
+    out = it->get<int>();
+    return true;
+  };
+  SessionState state;
+  std::string phase;
+  if (!string_field("flow", state.flow_id)) return fail("'flow' must be a string");
+  if (!int_field("flow_version", state.flow_version)) return fail("'flow_version' must be an integer");
+  if (!string_field("phase", phase)) return fail("'phase' must be a string");
+  bool known_phase = false;
+  for (const auto& [value, name] : kPhaseNames) {
+    if (name == phase) {
+      state.phase = value;
+      known_phase = true;
+    }
+  }
+  if (!known_phase) return fail("unknown phase '" + phase + "'");
+  if (!string_field("at", state.at)) return fail("'at' must be a string");
+  if (!int_field("attempts", state.attempts)) return fail("'attempts' must be an integer");
+  if (!int_field("turn", state.turn)) return fail("'turn' must be an integer");
+  auto stack = json.find("call_stack");
+  if (stack == json.end() || !stack->is_array()) return fail("'call_stack' must be an array");
+  for (const auto& entry : *stack) {
+    if (!entry.is_string()) return fail("'call_stack' entries must be strings");
+    state.call_stack.push_back(entry.get<std::string>());
+  }
+  auto variables = json.find("variables");
+  if (variables == json.end() || !variables->is_object()) return fail("'variables' must be an object");
+  for (const auto& [name, value] : variables->items()) {
+    auto parsed = value_from_json(value);
+    if (!parsed) return fail("variable '" + name + "' is not a number, string or boolean");
+    state.variables.emplace(name, std::move(*parsed));
+  }
+  return state;
+}
+
+}  // namespace trellis::engine
