@@ -1,0 +1,48 @@
+// The `trellis` command line: chat with, lint, draw and test guided-reflection flows.
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "chat_command.hpp"
+#include "graph_command.hpp"
+#include "lint_command.hpp"
+#include "test_command.hpp"
+
+int main(int argc, char** argv) {
+  using namespace trellis::cli;
+  CLI::App app{"Trellis: write, check and try guided-reflection conversations.\n"
+               "Flows are JSON files in dialogs/<id>/flow.json; see docs/cli.md.",
+               "trellis"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "trellis 0.1.0");
+
+  ChatCommand chat;
+  LintCommand lint;
+  GraphCommand graph;
+  TestCommand test;
+  auto* chat_app = add_chat_command(app, chat);
+  auto* lint_app = add_lint_command(app, lint);
+  auto* graph_app = add_graph_command(app, graph);
+  auto* test_app = add_test_command(app, test);
+  app.footer(R"(Examples:
+  trellis chat                 talk to the braving flow in ./dialogs
+  trellis lint                 check every flow under ./dialogs
+  trellis test                 play every transcript under ./dialogs
+  trellis graph braving        draw a flow as a Mermaid diagram
+
+Flow ids are looked up in ./dialogs, or in $TRELLIS_DIALOGS when it is set.
+Run 'trellis <command> --help' for a command's options and more examples.)");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (chat_app->parsed()) return run_chat_command(chat);
+    if (lint_app->parsed()) return run_lint(lint, std::cout);
+    if (graph_app->parsed()) return run_graph_command(graph);
+    if (test_app->parsed()) return run_test(test, std::cout);
+  } catch (const std::exception& error) {
+    std::cerr << "trellis: " << error.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
