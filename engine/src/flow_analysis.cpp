@@ -78,9 +78,9 @@ void Analysis::build_edges() {
             for (const auto& intent : body.intents) out.push_back({intent.next, stored});
             if (body.fallback) out.push_back({*body.fallback, {}});
             // When every choice is hidden by its `when`, the question is passed by unanswered.
-            bool any_conditional = std::any_of(body.choices.begin(), body.choices.end(),
+            bool all_conditional = !body.choices.empty() && std::all_of(body.choices.begin(), body.choices.end(),
                                                [](const ChoiceSpec& c) { return c.when.has_value(); });
-            if (any_conditional && body.next) out.push_back({*body.next, {}});
+            if (all_conditional && body.next) out.push_back({*body.next, {}});
             if (body.skippable) {
               if (body.skip_to) out.push_back({*body.skip_to, {}});
               else if (body.next) out.push_back({*body.next, {}});
