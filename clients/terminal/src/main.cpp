@@ -7,6 +7,7 @@
 #include "chat_command.hpp"
 #include "graph_command.hpp"
 #include "lint_command.hpp"
+#include "serve_command.hpp"
 #include "test_command.hpp"
 
 int main(int argc, char** argv) {
@@ -21,15 +22,18 @@ int main(int argc, char** argv) {
   LintCommand lint;
   GraphCommand graph;
   TestCommand test;
+  ServeCommand serve;
   auto* chat_app = add_chat_command(app, chat);
   auto* lint_app = add_lint_command(app, lint);
   auto* graph_app = add_graph_command(app, graph);
   auto* test_app = add_test_command(app, test);
+  auto* serve_app = add_serve_command(app, serve);
   app.footer(R"(Examples:
   trellis chat                 talk to the braving flow in ./dialogs
   trellis lint                 check every flow under ./dialogs
   trellis test                 play every transcript under ./dialogs
   trellis graph braving        draw a flow as a Mermaid diagram
+  trellis serve                serve the flows at http://127.0.0.1:8080/
 
 Flow ids are looked up in ./dialogs, or in $TRELLIS_DIALOGS when it is set.
 Run 'trellis <command> --help' for a command's options and more examples.)");
@@ -40,6 +44,7 @@ Run 'trellis <command> --help' for a command's options and more examples.)");
     if (lint_app->parsed()) return run_lint(lint, std::cout);
     if (graph_app->parsed()) return run_graph_command(graph);
     if (test_app->parsed()) return run_test(test, std::cout);
+    if (serve_app->parsed()) return run_serve_command(serve);
   } catch (const std::exception& error) {
     std::cerr << "trellis: " << error.what() << "\n";
     return 2;

@@ -1,0 +1,143 @@
+#include "server.hpp"
+
+#include <future>
+
+#include "chat_connection.hpp"
+#include "http_session.hpp"
+#include "log.hpp"
+#include "sqlite_store.hpp"
+#include "trellis/engine_io/flow_directory.hpp"
+
+namespace trellis::server {
+
+tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig config) {
+  auto flow_set = engine_io::load_flows({config.dialogs});
+  if (!flow_set.ok()) {
+    std::string report = "the flows in " + config.dialogs.string() + " have errors:\n";
+    for (const auto& diagnostic : flow_set.diagnostics) report += engine::format(diagnostic) + "\n";
+    return tl::make_unexpected(report);
+  }
+  if (flow_set.by_id.empty()) return tl::make_unexpected("no flows found in " + config.dialogs.string());
+  std::vector<FlowCatalog::Source> sources;
+  for (const auto& [id, flow] : flow_set.by_id) {
+    sources.push_back({flow, engine_io::read_file(flow_set.file_by_id.at(id))});
+  }
+
+  auto store = SqliteStore::open(config.database, SqliteStore::Options{config.group_commit_window});
+  if (!store) return tl::make_unexpected("cannot open the database " + config.database.string() + ": " + store.error().message);
+
+  std::unique_ptr<Server> server(new Server());
+  server->store_ = std::move(*store);
+  server->flows_ = std::make_unique<FlowCatalog>(std::move(sources));
+  // Keep every version's text, so sessions continue on the version they started with.
+  for (const auto& source : server->flows_->sources()) {
+    std::promise<StoreResult<void>> saved;
+    server->store_->save_flow_version(source.flow->info.id, source.flow->info.version, source.text,
+                                      [&saved](StoreResult<void> result) { saved.set_value(std::move(result)); });
+    auto result = saved.get_future().get();
+    if (!result) return tl::make_unexpected("cannot save flow versions: " + result.error().message);
+  }
+  server->context_ = std::make_unique<ServerContext>(std::move(config), *server->flows_, *server->store_);
+  return server;
+}
+
+Server::~Server() {
+  if (!waited_ && io_) {
+    begin_stop();
+    wait();
+  }
+}
+
+tl::expected<void, std::string> Server::start() {
+  const auto& config = context_->config;
+  int threads = config.io_threads > 0 ? config.io_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  io_ = std::make_unique<asio::io_context>(threads);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(config.host, ec);
+  if (ec) return tl::make_unexpected("'" + config.host + "' is not an IP address");
+  tcp::endpoint endpoint{address, config.port};
+  acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(*io_));
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return tl::make_unexpected("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + ec.message());
+  port_ = acceptor_->local_endpoint().port();
+  purge_timer_ = std::make_unique<asio::steady_timer>(*io_);
+  drain_timer_ = std::make_unique<asio::steady_timer>(*io_);
+  do_accept();
+  schedule_purge();
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  log::info("listening", {{"host", config.host}, {"port", port_}, {"threads", threads},
+                          {"flows", flows_->sources().size()}});
+  return {};
+}
+
+void Server::stop_on_signals() {
+  signals_ = std::make_unique<asio::signal_set>(*io_, SIGINT, SIGTERM);
+  signals_->async_wait([this](beast::error_code ec, int signal) {
+    if (ec) return;
+    log::info("signal", {{"signal", signal}});
+    begin_stop();
+  });
+}
+
+void Server::do_accept() {
+  acceptor_->async_accept(asio::make_strand(*io_), beast::bind_front_handler(&Server::on_accept, this));
+}
+
+void Server::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+  if (!ec) std::make_shared<HttpSession>(std::move(socket), *context_)->run();
+  do_accept();
+}
+
+void Server::schedule_purge() {
+  purge_timer_->expires_after(context_->config.purge_interval);
+  purge_timer_->async_wait([this](beast::error_code ec) {
+    if (ec || context_->stopping) return;
+    auto idle_since = Clock::now() - context_->config.session_ttl;
+    store_->purge_idle(idle_since, [this](StoreResult<int> purged) {
+      if (purged && *purged > 0) {
+        context_->metrics.sessions_purged += static_cast<std::uint64_t>(*purged);
+        log::info("sessions_purged", {{"count", *purged}});
+      }
+    });
+    schedule_purge();
+  });
+}
+
+void Server::begin_stop() {
+  if (stop_begun_.exchange(true)) return;
+  asio::post(*io_, [this] {
+    context_->stopping = true;
+    beast::error_code ignored;
+    acceptor_->close(ignored);
+    if (signals_) signals_->cancel(ignored);
+    purge_timer_->cancel();
+    auto connections = context_->hub.connections();
+    log::info("stopping", {{"connections", connections.size()}});
+    for (const auto& connection : connections) connection->shut_down();
+    check_drained(std::chrono::steady_clock::now() + context_->config.shutdown_grace);
+  });
+}
+
+void Server::check_drained(std::chrono::steady_clock::time_point deadline) {
+  if (context_->hub.connection_count() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    io_->stop();
+    return;
+  }
+  drain_timer_->expires_after(std::chrono::milliseconds(20));
+  drain_timer_->async_wait([this, deadline](beast::error_code) { check_drained(deadline); });
+}
+
+int Server::wait() {
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+  waited_ = true;
+  store_->close();  // commits anything still queued, then stops its thread
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace trellis::server

@@ -1,0 +1,27 @@
+#pragma once
+// What every connection of one server shares.
+#include <atomic>
+
+#include "config.hpp"
+#include "flow_catalog.hpp"
+#include "metrics.hpp"
+#include "session_hub.hpp"
+#include "session_store.hpp"
+
+namespace trellis::server {
+
+struct ServerContext {
+  ServerConfig config;
+  FlowCatalog& flows;
+  SessionStore& store;
+  Metrics metrics;
+  SessionHub hub;
+  ConnectionLimiter limiter;
+  std::atomic<bool> stopping{false};
+
+  ServerContext(ServerConfig c, FlowCatalog& f, SessionStore& s)
+      : config(std::move(c)), flows(f), store(s),
+        limiter(config.max_connections, config.max_connections_per_ip) {}
+};
+
+}  // namespace trellis::server
