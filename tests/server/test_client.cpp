@@ -1,0 +1,98 @@
+#include "test_client.hpp"
+
+#include <stdexcept>
+
+namespace trellis::server::testing {
+
+TestClient::TestClient(std::uint16_t port, std::string origin) : ws_(io_) {
+  tcp::resolver resolver(io_);
+  auto endpoints = resolver.resolve("127.0.0.1", std::to_string(port));
+  beast::get_lowest_layer(ws_).connect(endpoints);
+  ws_.set_option(websocket::stream_base::decorator([origin](websocket::request_type& request) {
+    if (!origin.empty()) request.set(http::field::origin, origin);
+  }));
+  ws_.handshake("127.0.0.1:" + std::to_string(port), "/ws");
+}
+
+TestClient::~TestClient() {
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+void TestClient::send(const nlohmann::json& frame) { send_text(frame.dump()); }
+
+void TestClient::send_text(const std::string& text) {
+  ws_.text(true);
+  ws_.write(asio::buffer(text));
+}
+
+std::optional<nlohmann::json> TestClient::read(std::chrono::milliseconds timeout) {
+  if (close_code_) return std::nullopt;
+  beast::error_code result = asio::error::would_block;
+  ws_.async_read(buffer_, [&](beast::error_code ec, std::size_t) { result = ec; });
+  io_.restart();
+  io_.run_for(timeout);
+  if (result == asio::error::would_block) {
+    // Timed out: cancel the read and let it finish.
+    beast::get_lowest_layer(ws_).cancel();
+    io_.restart();
+    io_.run();
+    return std::nullopt;
+  }
+  if (result) {
+    if (result == websocket::error::closed) close_code_ = ws_.reason().code;
+    else close_code_ = 1006;
+    return std::nullopt;
+  }
+  auto text = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  return nlohmann::json::parse(text);
+}
+
+nlohmann::json TestClient::read_until(const std::string& type, std::vector<nlohmann::json>* skipped) {
+  for (int i = 0; i < 200; ++i) {
+    auto frame = read();
+    if (!frame) throw std::runtime_error("no '" + type + "' frame arrived");
+    if ((*frame)["type"] == type) return *frame;
+    if (skipped) skipped->push_back(*frame);
+  }
+  throw std::runtime_error("too many frames before '" + type + "'");
+}
+
+std::vector<nlohmann::json> TestClient::read_turn() {
+  std::vector<nlohmann::json> frames;
+  for (int i = 0; i < 200; ++i) {
+    auto frame = read();
+    if (!frame) break;
+    frames.push_back(*frame);
+    auto type = (*frame)["type"];
+    if (type == "prompt" || type == "end" || type == "error") break;
+  }
+  return frames;
+}
+
+bool TestClient::is_open() const { return ws_.is_open() && !close_code_; }
+
+void TestClient::close() {
+  beast::error_code ignored;
+  ws_.close(websocket::close_code::normal, ignored);
+}
+
+HttpReply http_get(std::uint16_t port, const std::string& target) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  tcp::resolver resolver(io);
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, "127.0.0.1");
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  return {static_cast<int>(response.result_int()), response.body(), std::string(response[http::field::content_type]),
+          std::string(response[http::field::cache_control])};
+}
+
+}  // namespace trellis::server::testing

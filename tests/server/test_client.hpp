@@ -1,0 +1,49 @@
+#pragma once
+// A blocking WebSocket client for tests: connects to a server on loopback, sends
+// frames and reads them back as JSON, with a deadline on every read.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "beast.hpp"
+
+namespace trellis::server::testing {
+
+class TestClient {
+ public:
+  explicit TestClient(std::uint16_t port, std::string origin = "");
+  ~TestClient();
+
+  void send(const nlohmann::json& frame);
+  void send_text(const std::string& text);
+  // The next frame, or nullopt if none arrives within `timeout` or the socket closed.
+  std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Reads frames until one has this type (returned); the others are kept in `skipped`.
+  nlohmann::json read_until(const std::string& type, std::vector<nlohmann::json>* skipped = nullptr);
+  // Reads every frame of one turn: frames until a prompt or end (inclusive), or an error.
+  std::vector<nlohmann::json> read_turn();
+  // The close code the server sent, once the connection has closed.
+  std::optional<std::uint16_t> close_code() const { return close_code_; }
+  bool is_open() const;
+  void close();
+
+ private:
+  asio::io_context io_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::optional<std::uint16_t> close_code_;
+};
+
+// Plain HTTP GET for tests: returns status and body.
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::string cache_control;
+};
+HttpReply http_get(std::uint16_t port, const std::string& target);
+
+}  // namespace trellis::server::testing
