@@ -220,7 +220,10 @@ StoreResult<T> in_savepoint(Database& db, Work& work) {
   StoreResult<T> result = work(db);
   // An I/O error can make SQLite roll back the whole transaction on its own;
   // then there is no savepoint left, and run_batch fails the batch.
-  if (!result && db.in_transaction()) (void)db.exec("ROLLBACK TO job");
+  if (!result && db.in_transaction() && !db.exec("ROLLBACK TO job")) {
+    // Releasing now would keep half of this job: drop the whole batch instead.
+    (void)db.exec("ROLLBACK");
+  }
   if (db.in_transaction()) (void)db.exec("RELEASE job");
   return result;
 }
@@ -402,6 +405,8 @@ void SqliteStore::run_batch(std::deque<Job>& batch) {
     sessions_ -= static_cast<std::uint64_t>(db.batch_sessions_removed);
     // secure_delete zeroes the freed pages in the database file, but the WAL
     // still holds the old images of those pages until it is overwritten.
+    // Best effort: it cannot truncate while is_reachable() reads, and the next
+    // delete tries again.
     if (db.batch_sessions_removed > 0 && options_.truncate_wal_after_delete) {
       (void)db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     }

@@ -58,7 +58,8 @@ struct SqliteStoreOptions {
   // old page images that held the session's text are gone from it too.
   bool truncate_wal_after_delete = true;
   // Test hook for failure injection: called before every write statement
-  // (INSERT, UPDATE, DELETE, COMMIT) with a running index from 0; returning true
+  // (INSERT, UPDATE, DELETE, COMMIT), on the store's thread, with a running
+  // index from 0 (the first write after open() is 0); returning true
   // makes that write fail as if the disk had refused it. Empty in production.
   std::function<bool(int write_index)> fail_write;
 };
