@@ -1,0 +1,553 @@
+#include "sqlite_store.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+#include <sqlite3.h>
+
+namespace trellis::server {
+namespace {
+
+std::int64_t unix_ms(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+StoreError error_of(std::string_view what, std::string_view detail) {
+  return StoreError{std::string(what) + ": " + std::string(detail)};
+}
+
+// Each entry takes the schema from version i to i + 1; it runs inside its own
+// transaction together with the PRAGMA user_version that records it. Append;
+// never edit an entry that has shipped.
+constexpr const char* kMigrations[] = {
+    R"sql(
+      CREATE TABLE sessions(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a stale id cannot reach a new session
+        token_hash TEXT UNIQUE NOT NULL,
+        created_at INTEGER NOT NULL,           -- unix milliseconds
+        updated_at INTEGER NOT NULL,           -- unix milliseconds; the last committed turn
+        state_json TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        last_output_id INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX sessions_by_updated_at ON sessions(updated_at);
+      CREATE TABLE outputs(
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        frame TEXT NOT NULL,
+        PRIMARY KEY(session_id, id));
+      CREATE INDEX outputs_by_seq ON outputs(session_id, seq);
+      CREATE TABLE flow_versions(
+        flow_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY(flow_id, version));
+      PRAGMA user_version = 1;
+    )sql",
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
+
+}  // namespace
+
+namespace sqlite_detail {
+
+// A cached prepared statement, borrowed for one use: reset and unbound when
+// this goes out of scope, so the next user starts clean.
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() {
+    if (stmt_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  // The bound text must outlive the step: it is not copied.
+  Statement& bind(int index, std::string_view text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+  }
+  std::int64_t int64_at(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string text_at(int column) const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  Database(sqlite3* handle, std::function<bool(int)> fail_write)
+      : handle_(handle), fail_write_(std::move(fail_write)) {}
+  ~Database() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    // The last connection to close checkpoints the WAL into the file and deletes it.
+    sqlite3_close_v2(handle_);
+  }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  sqlite3* handle() const { return handle_; }
+  bool in_transaction() const { return sqlite3_get_autocommit(handle_) == 0; }
+
+  StoreError error(std::string_view what) const { return error_of(what, sqlite3_errmsg(handle_)); }
+
+  // For PRAGMAs, BEGIN, SAVEPOINT and the schema: not counted as writes.
+  StoreResult<void> exec(const char* sql) {
+    if (sqlite3_exec(handle_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return tl::unexpected(error(sql));
+    return {};
+  }
+
+  // The single integer or text a PRAGMA or count(*) answers.
+  StoreResult<std::string> query_text(const char* sql) {
+    auto stmt = statement(sql);
+    if (!stmt) return tl::unexpected(stmt.error());
+    if (sqlite3_step(stmt->get()) != SQLITE_ROW) return tl::unexpected(error(sql));
+    return stmt->text_at(0);
+  }
+
+  StoreResult<Statement> statement(const char* sql) {
+    auto found = statements_.find(sql);
+    if (found != statements_.end()) return Statement(found->second);
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(handle_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return tl::unexpected(error("prepare"));
+    }
+    statements_.emplace(sql, stmt);
+    return Statement(stmt);
+  }
+
+  // Steps a statement that changes the file (or COMMIT), giving the failure
+  // injection hook its chance first.
+  StoreResult<void> write(sqlite3_stmt* stmt, std::string_view what) {
+    if (fail_write_ && fail_write_(write_index_++)) return tl::unexpected(error_of(what, "injected write failure"));
+    if (sqlite3_step(stmt) != SQLITE_DONE) return tl::unexpected(error(what));
+    return {};
+  }
+  StoreResult<void> write(Statement& stmt, std::string_view what) { return write(stmt.get(), what); }
+  StoreResult<void> commit() {
+    if (fail_write_ && fail_write_(write_index_++)) return tl::unexpected(error_of("commit", "injected write failure"));
+    return exec("COMMIT");
+  }
+
+  // What the jobs of the running batch changed; counted into stats() only if it commits.
+  std::int64_t batch_commits = 0;
+  std::int64_t batch_sessions_added = 0;
+  std::int64_t batch_sessions_removed = 0;
+
+ private:
+  sqlite3* handle_;
+  std::function<bool(int)> fail_write_;
+  int write_index_ = 0;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+}  // namespace sqlite_detail
+
+using sqlite_detail::Database;
+using sqlite_detail::Statement;
+
+namespace {
+
+#define TRY(var, expr)                                           \
+  auto var = (expr);                                             \
+  if (!var) return tl::unexpected(std::move(var).error())
+
+StoreResult<void> migrate(Database& db) {
+  TRY(version_text, db.query_text("PRAGMA user_version"));
+  const int version = std::stoi(*version_text);
+  if (version > SqliteStore::kSchemaVersion) {
+    return tl::unexpected(StoreError{"the session file has schema version " + std::to_string(version) +
+                                     " from a newer Trellis; this build reads up to " +
+                                     std::to_string(SqliteStore::kSchemaVersion)});
+  }
+  for (int from = version; from < SqliteStore::kSchemaVersion; ++from) {
+    TRY(begun, db.exec("BEGIN IMMEDIATE"));
+    if (auto migrated = db.exec(kMigrations[from]); !migrated) {
+      (void)db.exec("ROLLBACK");
+      return tl::unexpected(error_of("migrating the session file to schema " + std::to_string(from + 1),
+                                     migrated.error().message));
+    }
+    TRY(committed, db.exec("COMMIT"));
+  }
+  return {};
+}
+
+StoreResult<std::unique_ptr<Database>> open_database(const std::filesystem::path& file,
+                                                     const SqliteStoreOptions& options) {
+  if (file.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    if (ec) return tl::unexpected(error_of("creating the folder for the session file", ec.message()));
+  }
+  sqlite3* handle = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &handle,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  auto db = std::make_unique<Database>(handle, options.fail_write);  // owns the handle even on failure
+  if (rc != SQLITE_OK) return tl::unexpected(db->error("opening the session file"));
+  sqlite3_extended_result_codes(handle, 1);
+  sqlite3_busy_timeout(handle, static_cast<int>(options.busy_timeout.count()));
+
+  TRY(mode, db->query_text("PRAGMA journal_mode = WAL"));
+  if (*mode != "wal") return tl::unexpected(StoreError{"the session file refused WAL mode (got " + *mode + ")"});
+  TRY(synchronous, db->exec("PRAGMA synchronous = FULL"));
+  TRY(foreign_keys, db->exec("PRAGMA foreign_keys = ON"));
+  TRY(secure_delete, db->exec(options.secure_delete ? "PRAGMA secure_delete = ON" : "PRAGMA secure_delete = OFF"));
+  TRY(migrated, migrate(*db));
+  return db;
+}
+
+// Runs a write job inside a savepoint, so that when it fails, it leaves no
+// trace while the batch's other jobs stay.
+template <typename T, typename Work>
+StoreResult<T> in_savepoint(Database& db, Work& work) {
+  TRY(begun, db.exec("SAVEPOINT job"));
+  StoreResult<T> result = work(db);
+  // An I/O error can make SQLite roll back the whole transaction on its own;
+  // then there is no savepoint left, and run_batch fails the batch.
+  if (!result && db.in_transaction() && !db.exec("ROLLBACK TO job")) {
+    // Releasing now would keep half of this job: drop the whole batch instead.
+    (void)db.exec("ROLLBACK");
+  }
+  if (db.in_transaction()) (void)db.exec("RELEASE job");
+  return result;
+}
+
+StoreResult<void> apply_turn(Database& db, const TurnRecord& turn) {
+  const std::string who = "session " + std::to_string(turn.session_id) + " turn " + std::to_string(turn.seq);
+  std::int64_t last_seq = 0;
+  std::int64_t last_output_id = 0;
+  {
+    TRY(select, db.statement("SELECT last_seq, last_output_id FROM sessions WHERE id = ?1"));
+    select->bind(1, turn.session_id);
+    const int rc = sqlite3_step(select->get());
+    if (rc == SQLITE_DONE) return tl::unexpected(StoreError{who + ": the session does not exist"});
+    if (rc != SQLITE_ROW) return tl::unexpected(db.error(who));
+    last_seq = select->int64_at(0);
+    last_output_id = select->int64_at(1);
+  }
+  if (turn.seq != last_seq + 1) {
+    return tl::unexpected(StoreError{who + ": refused, the next seq is " + std::to_string(last_seq + 1)});
+  }
+  std::int64_t next_id = last_output_id + 1;
+  for (const auto& output : turn.outputs) {
+    if (output.id != next_id) {
+      return tl::unexpected(StoreError{who + ": refused, output id " + std::to_string(output.id) +
+                                       " where " + std::to_string(next_id) + " was next"});
+    }
+    if (output.seq != turn.seq) {
+      return tl::unexpected(StoreError{who + ": refused, output " + std::to_string(output.id) + " has seq " +
+                                       std::to_string(output.seq)});
+    }
+    ++next_id;
+  }
+
+  for (const auto& output : turn.outputs) {
+    TRY(insert, db.statement("INSERT INTO outputs(session_id, id, seq, frame) VALUES(?1, ?2, ?3, ?4)"));
+    insert->bind(1, turn.session_id).bind(2, output.id).bind(3, turn.seq).bind(4, output.frame);
+    TRY(inserted, db.write(*insert, who));
+  }
+  TRY(update, db.statement(
+                  "UPDATE sessions SET state_json = ?2, last_seq = ?3, last_output_id = ?4, "
+                  "updated_at = MAX(updated_at, ?5) WHERE id = ?1"));
+  update->bind(1, turn.session_id).bind(2, turn.state_json).bind(3, turn.seq).bind(4, next_id - 1);
+  update->bind(5, unix_ms(turn.at));
+  TRY(updated, db.write(*update, who));
+  ++db.batch_commits;
+  return {};
+}
+
+StoreResult<std::vector<StoredOutput>> read_outputs(Statement& select, Database& db, std::string_view who) {
+  std::vector<StoredOutput> outputs;
+  for (;;) {
+    const int rc = sqlite3_step(select.get());
+    if (rc == SQLITE_DONE) return outputs;
+    if (rc != SQLITE_ROW) return tl::unexpected(db.error(who));
+    outputs.push_back(StoredOutput{select.int64_at(0), select.int64_at(1), select.text_at(2)});
+  }
+}
+
+}  // namespace
+
+tl::expected<std::unique_ptr<SqliteStore>, StoreError> SqliteStore::open(const std::filesystem::path& file,
+                                                                         Options options) {
+  TRY(db, open_database(file, options));
+  TRY(count, (*db)->query_text("SELECT count(*) FROM sessions"));
+  const auto sessions = static_cast<std::uint64_t>(std::stoll(*count));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), file, std::move(options), sessions));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Database> db, std::filesystem::path file, Options options,
+                         std::uint64_t sessions)
+    : db_(std::move(db)), file_(std::move(file)), options_(std::move(options)), sessions_(sessions) {
+  writer_ = std::thread([this] { run_writer(); });
+}
+
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
+  std::lock_guard close_lock(close_mutex_);
+  if (closed_) return;
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  db_.reset();
+  closed_ = true;
+}
+
+SessionStore::Stats SqliteStore::stats() {
+  return Stats{commits_.load(), transactions_.load(), sessions_.load()};
+}
+
+bool SqliteStore::is_reachable() {
+  {
+    std::lock_guard close_lock(close_mutex_);
+    if (closed_) return false;
+  }
+  sqlite3* handle = nullptr;
+  bool reachable = sqlite3_open_v2(file_.c_str(), &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) ==
+                   SQLITE_OK;
+  if (reachable) {
+    sqlite3_busy_timeout(handle, 1000);
+    sqlite3_stmt* stmt = nullptr;
+    reachable = sqlite3_prepare_v2(handle, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK &&
+                sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == kSchemaVersion;
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close_v2(handle);
+  return reachable;
+}
+
+template <typename T, typename Work>
+void SqliteStore::submit(bool writes, StoreCallback<T> done, Work work) {
+  Job job;
+  job.writes = writes;
+  job.run = [writes, work = std::move(work), done](Database& db) mutable -> Reply {
+    StoreResult<T> result = writes ? in_savepoint<T>(db, work) : work(db);
+    return [result = std::move(result), done = std::move(done)](const StoreError* batch_error) {
+      if (batch_error) return done(tl::unexpected(*batch_error));
+      done(result);
+    };
+  };
+  job.fail = [done](const StoreError& error) { done(tl::unexpected(error)); };
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      queue_.push_back(std::move(job));
+      wake_.notify_one();
+      return;
+    }
+  }
+  done(tl::unexpected(StoreError{"the session store is closed"}));
+}
+
+void SqliteStore::run_writer() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // closing, and everything queued is done
+    if (options_.group_commit_window.count() > 0 && !closing_) {
+      const auto deadline = std::chrono::steady_clock::now() + options_.group_commit_window;
+      wake_.wait_until(lock, deadline, [this] { return closing_; });
+    }
+    std::deque<Job> batch = std::exchange(queue_, {});
+    lock.unlock();
+    run_batch(batch);
+    lock.lock();
+  }
+}
+
+void SqliteStore::run_batch(std::deque<Job>& batch) {
+  Database& db = *db_;
+  const bool writes = std::any_of(batch.begin(), batch.end(), [](const Job& job) { return job.writes; });
+  db.batch_commits = db.batch_sessions_added = db.batch_sessions_removed = 0;
+
+  std::optional<StoreError> batch_error;
+  std::vector<Reply> replies;
+  replies.reserve(batch.size());
+  if (writes) {
+    if (auto begun = db.exec("BEGIN IMMEDIATE"); !begun) batch_error = begun.error();
+  }
+  for (auto& job : batch) {
+    if (batch_error) break;
+    replies.push_back(job.run(db));
+    if (writes && !db.in_transaction()) {
+      batch_error = StoreError{"SQLite rolled back the transaction after an error; nothing of this batch was stored"};
+    }
+  }
+  if (writes && !batch_error) {
+    if (auto committed = db.commit(); !committed) batch_error = committed.error();
+  }
+  if (writes && batch_error && db.in_transaction()) (void)db.exec("ROLLBACK");
+
+  if (writes && !batch_error) {
+    ++transactions_;
+    commits_ += static_cast<std::uint64_t>(db.batch_commits);
+    sessions_ += static_cast<std::uint64_t>(db.batch_sessions_added);
+    sessions_ -= static_cast<std::uint64_t>(db.batch_sessions_removed);
+    // secure_delete zeroes the freed pages in the database file, but the WAL
+    // still holds the old images of those pages until it is overwritten.
+    // Best effort: it cannot truncate while is_reachable() reads, and the next
+    // delete tries again.
+    if (db.batch_sessions_removed > 0 && options_.truncate_wal_after_delete) {
+      (void)db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+  }
+
+  const StoreError* error = batch_error ? &*batch_error : nullptr;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (i < replies.size()) {
+      replies[i](error);
+    } else {
+      batch[i].fail(*batch_error);
+    }
+  }
+}
+
+void SqliteStore::create_session(std::string token_hash, Clock::time_point now, StoreCallback<StoredSession> done) {
+  submit<StoredSession>(true, std::move(done), [token_hash = std::move(token_hash), now](Database& db)
+                                                   -> StoreResult<StoredSession> {
+    TRY(insert, db.statement("INSERT INTO sessions(token_hash, created_at, updated_at) VALUES(?1, ?2, ?2)"));
+    insert->bind(1, token_hash).bind(2, unix_ms(now));
+    // The UNIQUE message names the column, never the value.
+    TRY(inserted, db.write(*insert, "creating a session"));
+    ++db.batch_sessions_added;
+    return StoredSession{sqlite3_last_insert_rowid(db.handle()), "", 0, 0};
+  });
+}
+
+void SqliteStore::load_session(std::string token_hash, StoreCallback<std::optional<StoredSession>> done) {
+  submit<std::optional<StoredSession>>(
+      false, std::move(done),
+      [token_hash = std::move(token_hash)](Database& db) -> StoreResult<std::optional<StoredSession>> {
+        TRY(select, db.statement(
+                        "SELECT id, state_json, last_seq, last_output_id FROM sessions WHERE token_hash = ?1"));
+        select->bind(1, token_hash);
+        const int rc = sqlite3_step(select->get());
+        if (rc == SQLITE_DONE) return std::nullopt;
+        if (rc != SQLITE_ROW) return tl::unexpected(db.error("loading a session"));
+        return StoredSession{select->int64_at(0), select->text_at(1), select->int64_at(2), select->int64_at(3)};
+      });
+}
+
+void SqliteStore::commit_turn(TurnRecord turn, StoreCallback<void> done) {
+  submit<void>(true, std::move(done), [turn = std::move(turn)](Database& db) { return apply_turn(db, turn); });
+}
+
+void SqliteStore::outputs_after(std::int64_t session_id, std::int64_t after_id,
+                                StoreCallback<std::vector<StoredOutput>> done) {
+  submit<std::vector<StoredOutput>>(
+      false, std::move(done), [session_id, after_id](Database& db) -> StoreResult<std::vector<StoredOutput>> {
+        TRY(select, db.statement(
+                        "SELECT id, seq, frame FROM outputs WHERE session_id = ?1 AND id > ?2 ORDER BY id"));
+        select->bind(1, session_id).bind(2, after_id);
+        return read_outputs(*select, db, "reading outputs");
+      });
+}
+
+void SqliteStore::outputs_of_seq(std::int64_t session_id, std::int64_t seq,
+                                 StoreCallback<std::vector<StoredOutput>> done) {
+  submit<std::vector<StoredOutput>>(
+      false, std::move(done), [session_id, seq](Database& db) -> StoreResult<std::vector<StoredOutput>> {
+        TRY(select, db.statement(
+                        "SELECT id, seq, frame FROM outputs WHERE session_id = ?1 AND seq = ?2 ORDER BY id"));
+        select->bind(1, session_id).bind(2, seq);
+        return read_outputs(*select, db, "reading outputs");
+      });
+}
+
+void SqliteStore::delete_session(std::int64_t session_id, StoreCallback<void> done) {
+  submit<void>(true, std::move(done), [session_id](Database& db) -> StoreResult<void> {
+    // ON DELETE CASCADE removes the outputs in the same statement.
+    TRY(remove, db.statement("DELETE FROM sessions WHERE id = ?1"));
+    remove->bind(1, session_id);
+    TRY(removed, db.write(*remove, "deleting session " + std::to_string(session_id)));
+    db.batch_sessions_removed += sqlite3_changes(db.handle());
+    return {};
+  });
+}
+
+void SqliteStore::purge_idle(Clock::time_point idle_since, StoreCallback<int> done) {
+  submit<int>(true, std::move(done), [idle_since](Database& db) -> StoreResult<int> {
+    TRY(remove, db.statement("DELETE FROM sessions WHERE updated_at < ?1"));
+    remove->bind(1, unix_ms(idle_since));
+    TRY(removed, db.write(*remove, "purging idle sessions"));
+    // changes() counts the sessions only, not the outputs the cascade removed.
+    const int count = sqlite3_changes(db.handle());
+    db.batch_sessions_removed += count;
+    return count;
+  });
+}
+
+void SqliteStore::save_flow_version(std::string flow_id, int version, std::string text, StoreCallback<void> done) {
+  submit<void>(true, std::move(done),
+               [flow_id = std::move(flow_id), version, text = std::move(text)](Database& db) -> StoreResult<void> {
+                 const std::string who = "flow " + flow_id + " version " + std::to_string(version);
+                 TRY(insert, db.statement(
+                                 "INSERT INTO flow_versions(flow_id, version, text) VALUES(?1, ?2, ?3) "
+                                 "ON CONFLICT(flow_id, version) DO NOTHING"));
+                 insert->bind(1, flow_id).bind(2, version).bind(3, text);
+                 TRY(inserted, db.write(*insert, who));
+                 if (sqlite3_changes(db.handle()) == 1) return {};
+                 TRY(select, db.statement("SELECT text FROM flow_versions WHERE flow_id = ?1 AND version = ?2"));
+                 select->bind(1, flow_id).bind(2, version);
+                 if (sqlite3_step(select->get()) != SQLITE_ROW) return tl::unexpected(db.error(who));
+                 if (select->text_at(0) != text) {
+                   return tl::unexpected(StoreError{who + " is already stored with different text"});
+                 }
+                 return {};
+               });
+}
+
+void SqliteStore::load_flow_version(std::string flow_id, int version,
+                                    StoreCallback<std::optional<std::string>> done) {
+  submit<std::optional<std::string>>(
+      false, std::move(done),
+      [flow_id = std::move(flow_id), version](Database& db) -> StoreResult<std::optional<std::string>> {
+        TRY(select, db.statement("SELECT text FROM flow_versions WHERE flow_id = ?1 AND version = ?2"));
+        select->bind(1, flow_id).bind(2, version);
+        const int rc = sqlite3_step(select->get());
+        if (rc == SQLITE_DONE) return std::nullopt;
+        if (rc != SQLITE_ROW) return tl::unexpected(db.error("loading a flow version"));
+        return select->text_at(0);
+      });
+}
+
+void SqliteStore::read_settings(StoreCallback<Settings> done) {
+  submit<Settings>(false, std::move(done), [](Database& db) -> StoreResult<Settings> {
+    Settings settings;
+    TRY(journal_mode, db.query_text("PRAGMA journal_mode"));
+    TRY(synchronous, db.query_text("PRAGMA synchronous"));
+    TRY(foreign_keys, db.query_text("PRAGMA foreign_keys"));
+    TRY(secure_delete, db.query_text("PRAGMA secure_delete"));
+    TRY(schema_version, db.query_text("PRAGMA user_version"));
+    settings.journal_mode = *journal_mode;
+    settings.synchronous = std::stoi(*synchronous);
+    settings.foreign_keys = *foreign_keys == "1";
+    settings.secure_delete = *secure_delete == "1";
+    settings.schema_version = std::stoi(*schema_version);
+    return settings;
+  });
+}
+
+#undef TRY
+
+}  // namespace trellis::server
