@@ -23,7 +23,9 @@ tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig c
     sources.push_back({flow, engine_io::read_file(flow_set.file_by_id.at(id))});
   }
 
-  auto store = SqliteStore::open(config.database, SqliteStore::Options{config.group_commit_window});
+  SqliteStore::Options store_options;
+  store_options.group_commit_window = config.group_commit_window;
+  auto store = SqliteStore::open(config.database, store_options);
   if (!store) return tl::make_unexpected("cannot open the database " + config.database.string() + ": " + store.error().message);
 
   std::unique_ptr<Server> server(new Server());
