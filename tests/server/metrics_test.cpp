@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -206,6 +208,17 @@ TEST(Metrics, ConcurrentObservationsAllCount) {
   EXPECT_EQ(exposition.value("trellis_turns_total{flow=\"even\"}"), std::to_string(2 * kPerThread));
   EXPECT_EQ(exposition.value("trellis_turns_total{flow=\"odd\"}"), std::to_string(2 * kPerThread));
   EXPECT_EQ(exposition.value("trellis_commits_total"), std::to_string(kThreads * kPerThread));
+}
+
+// docs/operations.md lists every metric; this keeps the list complete.
+TEST(Metrics, EveryFamilyIsDocumented) {
+  std::ifstream file(std::string(TRELLIS_SOURCE_DIR) + "/docs/operations.md");
+  ASSERT_TRUE(file) << "docs/operations.md is missing";
+  const std::string docs((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  Metrics metrics;
+  for (const auto& [name, type] : parse(metrics.render_prometheus(0)).types) {
+    EXPECT_NE(docs.find("`" + name), std::string::npos) << name << " is missing from docs/operations.md";
+  }
 }
 
 }  // namespace
