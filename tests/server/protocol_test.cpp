@@ -589,15 +589,66 @@ TEST(Schemas, BadMessageFramesFailTheirSchemas) {
 // ---------------------------------------------------------------------------
 // docs/protocol.md documents every error code.
 
-TEST(ProtocolDoc, DocumentsEveryErrorCode) {
+std::string protocol_doc() {
   std::ifstream in(std::filesystem::path(TRELLIS_SOURCE_DIR) / "docs/protocol.md");
-  ASSERT_TRUE(in);
+  EXPECT_TRUE(in) << "docs/protocol.md is missing";
   std::stringstream text;
   text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ProtocolDoc, DocumentsEveryErrorCode) {
+  const auto doc = protocol_doc();
   for (int code = 0; code <= static_cast<int>(ErrorCode::TooLong); ++code) {
     auto name = std::string(to_string(static_cast<ErrorCode>(code)));
-    EXPECT_NE(text.str().find("### `" + name + "`"), std::string::npos) << name << " has no section";
+    EXPECT_NE(doc.find("### `" + name + "`"), std::string::npos) << name << " has no section";
   }
+}
+
+// Every example line in the page ("→ {...}" sent by a client, "← {...}" by the
+// server) is a valid frame: client lines parse and match their schema, server
+// lines match theirs with no unlisted field.
+TEST(ProtocolDoc, EveryExampleFrameIsValid) {
+  const std::string client_arrow = "\xE2\x86\x92 ";  // →
+  const std::string server_arrow = "\xE2\x86\x90 ";  // ←
+  std::istringstream lines(protocol_doc());
+  std::string line;
+  int client_lines = 0, server_lines = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind(client_arrow, 0) == 0) {
+      auto frame = line.substr(client_arrow.size());
+      auto parsed = parse_client_frame(frame);
+      EXPECT_TRUE(std::holds_alternative<ClientMessage>(parsed)) << frame;
+      EXPECT_EQ(joined(problems_with("client", json::parse(frame), false)), "") << frame;
+      ++client_lines;
+    } else if (line.rfind(server_arrow, 0) == 0) {
+      auto frame = line.substr(server_arrow.size());
+      EXPECT_EQ(joined(problems_with("server", json::parse(frame), true)), "") << frame;
+      ++server_lines;
+    }
+  }
+  EXPECT_GE(client_lines, 10);
+  EXPECT_GE(server_lines, 10);
+}
+
+// The doc's output examples are what output_frames writes, byte for byte.
+TEST(ProtocolDoc, ExampleOutputsAreWhatTheCodeWrites) {
+  const auto doc = protocol_doc();
+  auto pause = output_frames({engine::PauseOutput{1200, "intro"}}, 2, 1).at(0);
+  EXPECT_NE(doc.find("\xE2\x86\x90 " + pause + "\n"), std::string::npos) << pause;
+  engine::PromptOutput text;
+  text.commands = {"help", "stop"};
+  auto prompt = output_frames({text}, 12, 5).at(0);
+  EXPECT_NE(doc.find("\xE2\x86\x90 " + prompt + "\n"), std::string::npos) << prompt;
+  auto end = output_frames({engine::EndOutput{"braving", "stopped", json{{"boundaries", 7}, {"reliability", 8}}}}, 10, 4);
+  EXPECT_NE(doc.find("\xE2\x86\x90 " + end.at(0) + "\n"), std::string::npos) << end.at(0);
+  auto welcome = welcome_frame(
+      "s_4fQ9rT2mXcLw", false, 0,
+      list_flows({flow_titled("compassion", "Self-compassion break", 5), flow_titled("braving", "BRAVING check-in", 10)}));
+  EXPECT_NE(welcome.find(R"("title":"BRAVING check-in")"), std::string::npos);
+  EXPECT_NE(doc.find(welcome.substr(0, welcome.find("\"flows\""))), std::string::npos) << welcome;
+  auto error = error_frame(refusal(R"({"type":"input","seq":7,"text":")" + repeat('a', 4001) + R"("})"));
+  EXPECT_NE(doc.find("\xE2\x86\x90 " + error + "\n"), std::string::npos) << error;
 }
 
 }  // namespace
