@@ -1,7 +1,9 @@
 #pragma once
 // Protocol v1 (docs/protocol.md): the JSON frames a client and the server exchange
 // over /ws. Pure functions: text in, values out, and values in, text out.
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,11 +57,16 @@ struct Error {
 };
 
 struct Limits {
-  std::size_t max_text_bytes = 4000;  // longest `text` in an input
+  std::size_t max_text_bytes = 4000;       // longest `text` in an input (too_long)
+  std::size_t max_frame_bytes = 64 * 1024; // longest frame (too_large); the WebSocket layer enforces it first
+  std::size_t max_id_bytes = 100;          // longest session token, flow id, choice id and client name
 };
 
-// Parses one text frame. Never throws; anything malformed is an Error with the
-// specific code (bad_json, unknown_type, bad_message for missing or mistyped fields).
+// Parses one text frame. Never throws (short of std::bad_alloc); anything malformed
+// is an Error with the specific code (bad_json, unknown_type, bad_message for missing
+// or mistyped fields, too_long, too_large). Unknown extra fields are ignored, and an
+// optional field set to null counts as absent. Error messages name fields, never
+// echo what the client sent. Error::seq is set when the frame had a valid seq.
 std::variant<ClientMessage, Error> parse_client_frame(std::string_view frame, const Limits& limits = {});
 
 // The engine event an input or command stands for.
@@ -71,6 +78,7 @@ struct FlowListing {
   std::string id, title, description;
   int minutes = 0;
 };
+// Sorted by title (then id); null entries are skipped.
 std::vector<FlowListing> list_flows(const std::vector<std::shared_ptr<const engine::Flow>>& flows);
 nlohmann::json to_json(const FlowListing& flow);
 
