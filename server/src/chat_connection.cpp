@@ -348,7 +348,10 @@ void ChatConnection::turn_done() {
     on_idle_ = nullptr;
     released();
   }
-  if (superseded_) return close(kCloseSuperseded, "superseded");
+  if (superseded_) {
+    send_error(protocol::ErrorCode::Superseded, "another connection has taken over this session");
+    return close(kCloseSuperseded, "superseded");
+  }
   if (context_.stopping) return close(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
   do_read();
 }
@@ -361,6 +364,7 @@ void ChatConnection::supersede(std::function<void()> released) {
       return;
     }
     released();
+    self->send_error(protocol::ErrorCode::Superseded, "another connection has taken over this session");
     self->close(kCloseSuperseded, "superseded");
   });
 }

@@ -202,6 +202,9 @@ TEST_F(ServerTest, SecondHelloSupersedesTheFirstConnection) {
   TestClient second(port());
   auto welcome = hello(second, token);
   EXPECT_EQ(welcome["resumed"], true);
+  auto notice = first.read(std::chrono::milliseconds(2000));
+  ASSERT_TRUE(notice);
+  EXPECT_EQ((*notice)["code"], "superseded");
   EXPECT_FALSE(first.read(std::chrono::milliseconds(2000)));
   EXPECT_EQ(first.close_code(), 4001);
   second.send({{"type", "start"}, {"seq", 1}, {"flow", "trust"}});
