@@ -1,5 +1,7 @@
 #include "chat_connection.hpp"
 
+#include <typeinfo>
+
 #include "log.hpp"
 #include "session_token.hpp"
 #include "trellis/engine/compile.hpp"
@@ -77,7 +79,15 @@ void ChatConnection::on_read(beast::error_code ec, std::size_t) {
   }
   std::string frame = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
-  handle_frame(frame);
+  try {
+    handle_frame(frame);
+  } catch (const std::exception& error) {
+    // A bug must cost one frame, not the server: say so, keep the session.
+    log::error("frame_failed", {{"session", session_id_}, {"what", log::sanitise(typeid(error).name())}});
+    busy_ = false;
+    send_error(protocol::ErrorCode::Internal, "the server could not handle that frame; nothing was applied");
+    do_read();
+  }
 }
 
 void ChatConnection::handle_frame(const std::string& frame) {

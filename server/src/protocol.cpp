@@ -249,6 +249,10 @@ std::variant<ClientMessage, Error> parse_client_frame(std::string_view frame, co
                  "the frame is not valid JSON (error at byte " + std::to_string(error.byte) +
                      "); send one JSON object per frame, such as {\"type\":\"hello\"}",
                  std::nullopt};
+  } catch (const json::exception&) {
+    // Well-formed but unrepresentable, such as a number too large for a double (1e309).
+    return Error{ErrorCode::BadJson, "the frame holds a value that cannot be read, such as a number too large",
+                 std::nullopt};
   }
   if (!parsed.is_object()) {
     return bad_message("a frame must be a JSON object such as {\"type\":\"hello\"}, not " +

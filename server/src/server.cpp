@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <future>
+#include <typeinfo>
 
 #include "chat_connection.hpp"
 #include "http_session.hpp"
@@ -69,7 +70,19 @@ tl::expected<void, std::string> Server::start() {
   drain_timer_ = std::make_unique<asio::steady_timer>(*io_);
   do_accept();
   schedule_purge();
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      // A handler that throws is a bug; it costs that handler, not the server.
+      for (;;) {
+        try {
+          io_->run();
+          return;
+        } catch (const std::exception& error) {
+          log::error("handler_failed", {{"what", log::sanitise(typeid(error).name())}});
+        }
+      }
+    });
+  }
   log::info("listening", {{"host", config.host}, {"port", port_}, {"threads", threads},
                           {"flows", flows_->sources().size()}});
   return {};

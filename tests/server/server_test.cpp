@@ -246,6 +246,7 @@ TEST_F(ServerTest, BadFramesGetTheirCodeAndTheConnectionStaysUsable) {
       {"{\"type\":", "bad_json"},
       {"[1,2]", "bad_message"},
       {"{\"type\":\"dance\"}", "unknown_type"},
+      {"{\"type\":\"start\",\"seq\":1e309,\"flow\":\"braving\"}", "bad_json"},
       {"{\"type\":\"start\",\"seq\":\"1\",\"flow\":\"braving\"}", "bad_message"},
       {"{\"type\":\"start\",\"seq\":1,\"flow\":\"nope\"}", "unknown_flow"},
       {"{\"type\":\"input\",\"seq\":1,\"text\":\"hi\"}", "no_active_flow"},
@@ -281,7 +282,7 @@ TEST_F(ServerTest, OversizedFrameClosesWith1009) {
   hello(client);
   client.send_text("{\"type\":\"input\",\"seq\":1,\"text\":\"" + std::string(4096, 'x') + "\"}");
   EXPECT_FALSE(client.read(std::chrono::milliseconds(2000)));
-  EXPECT_EQ(client.close_code(), 1009);
+  EXPECT_EQ(client.close_code(), 1009) << client.last_error.message();
 }
 
 TEST_F(ServerTest, ForeignOriginIsRefused) {

@@ -28,19 +28,21 @@ void TestClient::send_text(const std::string& text) {
 
 std::optional<nlohmann::json> TestClient::read(std::chrono::milliseconds timeout) {
   if (close_code_) return std::nullopt;
-  beast::error_code result = asio::error::would_block;
-  ws_.async_read(buffer_, [&](beast::error_code ec, std::size_t) { result = ec; });
+  if (!read_pending_) {
+    read_pending_ = true;
+    ws_.async_read(buffer_, [this](beast::error_code ec, std::size_t) {
+      read_result_ = ec;
+      read_pending_ = false;
+    });
+  }
   io_.restart();
   io_.run_for(timeout);
-  if (result == asio::error::would_block) {
-    // Timed out: cancel the read and let it finish.
-    beast::get_lowest_layer(ws_).cancel();
-    io_.restart();
-    io_.run();
-    return std::nullopt;
-  }
-  if (result) {
-    if (result == websocket::error::closed) close_code_ = ws_.reason().code;
+  if (read_pending_) return std::nullopt;  // still waiting; the next read() carries on
+  if (read_result_) {
+    last_error = read_result_;
+    // The server's close frame may arrive even when answering it fails (the server
+    // may tear the connection down right after an abusive frame).
+    if (read_result_ == websocket::error::closed || ws_.reason().code != 0) close_code_ = ws_.reason().code;
     else close_code_ = 1006;
     return std::nullopt;
   }

@@ -35,6 +35,12 @@ class TestClient {
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
   std::optional<std::uint16_t> close_code_;
+  // A read that timed out stays pending (cancelling would break the stream) and
+  // is picked up by the next read().
+  bool read_pending_ = false;
+  beast::error_code read_result_;
+public:
+  beast::error_code last_error;
 };
 
 // Plain HTTP GET for tests: returns status and body.
