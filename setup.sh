@@ -40,7 +40,7 @@ PACKAGES=(
   nlohmann-json3-dev libre2-dev libexpected-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  libsqlite3-dev libboost1.74-dev libboost-system1.74-dev
+  libsqlite3-dev libssl-dev libboost1.74-dev libboost-system1.74-dev
 )
 
 is_installed() {

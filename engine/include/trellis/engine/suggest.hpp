@@ -11,7 +11,7 @@ namespace trellis::engine {
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates);
 
-// " (did you mean 'x'?)" text for a hint, or "" when nothing is close.
+// "did you mean 'x'?", ready to be a Diagnostic's hint, or "" when nothing is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace trellis::engine

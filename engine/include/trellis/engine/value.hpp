@@ -1,6 +1,7 @@
 #pragma once
 // A value in a session: what a person answered, or what an expression computed.
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 

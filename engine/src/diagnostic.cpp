@@ -1,0 +1,27 @@
+#include "trellis/engine/diagnostic.hpp"
+
+#include <algorithm>
+
+namespace trellis::engine {
+
+std::string format(const Diagnostic& diagnostic) {
+  std::string text = diagnostic.file;
+  if (diagnostic.line > 0) {
+    text += ':' + std::to_string(diagnostic.line);
+    if (diagnostic.column > 0) text += ':' + std::to_string(diagnostic.column);
+  }
+  if (!text.empty()) text += ": ";
+  text += diagnostic.severity == Severity::Error ? "error" : "warning";
+  if (!diagnostic.code.empty()) text += ' ' + diagnostic.code;
+  if (!diagnostic.pointer.empty()) text += " at " + diagnostic.pointer;
+  text += ": " + diagnostic.message;
+  if (!diagnostic.hint.empty()) text += " (" + diagnostic.hint + ')';
+  return text;
+}
+
+bool has_errors(const std::vector<Diagnostic>& diagnostics) {
+  return std::any_of(diagnostics.begin(), diagnostics.end(),
+                     [](const Diagnostic& d) { return d.severity == Severity::Error; });
+}
+
+}  // namespace trellis::engine
