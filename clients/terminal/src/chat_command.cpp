@@ -47,7 +47,7 @@ int run_chat_command(const ChatCommand& command) {
   }
   if (is_terminal) {
     std::cout << "(" << (*flow)->info.title << ", about " << (*flow)->info.minutes
-              << " minutes. Ctrl-D leaves.)\n\n";
+              << ((*flow)->info.minutes == 1 ? " minute" : " minutes") << ". Ctrl-D leaves.)\n\n";
   }
   return run_chat(**flow, std::cin, std::cout, options);
 }
