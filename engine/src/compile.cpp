@@ -1143,6 +1143,17 @@ CompileResult compile_flow(std::string_view text, std::string_view file, std::ve
     diagnostic.message = "this is not valid JSON: " + message;
     diagnostic.hint = "look for a missing comma, quote or bracket just before this point";
     return tl::make_unexpected(std::vector<Diagnostic>{std::move(diagnostic)});
+  } catch (const nlohmann::json::exception& error) {
+    // Well-formed but unrepresentable, such as a number too large for a double (1e309).
+    std::string message = error.what();
+    if (auto bracket = message.find("] "); bracket != std::string::npos) message = message.substr(bracket + 2);
+    Diagnostic diagnostic;
+    diagnostic.code = "F001";
+    diagnostic.file = std::string(file);
+    diagnostic.line = 1;
+    diagnostic.message = "this JSON cannot be read: " + message;
+    diagnostic.hint = "numbers must fit in a double; write a smaller number";
+    return tl::make_unexpected(std::vector<Diagnostic>{std::move(diagnostic)});
   }
 
   SourceMap map = SourceMap::scan(text);

@@ -59,6 +59,14 @@ TEST(CompileFlow, MalformedJsonNamesLineAndColumn) {
   EXPECT_EQ(errors[0].file, "dialogs/test/flow.json");
 }
 
+TEST(CompileFlow, NumberTooLargeIsAnErrorNotACrash) {
+  // Found by the flow loader fuzzer: nlohmann throws out_of_range, not parse_error.
+  auto errors = errors_of(testing::flow_with(R"("start": "a", "nodes": {"a": {"type": "end", "say": [{"pause": 1e309}]}})"));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, "F001");
+  EXPECT_NE(errors[0].message.find("1e309"), std::string::npos) << errors[0].message;
+}
+
 TEST(CompileFlow, RejectsOversizedAndDeepFiles) {
   EXPECT_EQ(errors_of(std::string(kMaxFlowFileBytes + 1, ' '))[0].code, "F002");
   EXPECT_EQ(errors_of(std::string(100, '[') + std::string(100, ']'))[0].code, "F003");

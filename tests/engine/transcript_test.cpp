@@ -75,6 +75,7 @@ struct BadLine {
   std::string code;
   std::string message_part;
 };
+void PrintTo(const BadLine& bad, std::ostream* out) { *out << bad.code << " " << bad.line; }
 
 class ParseTranscriptErrors : public testing::TestWithParam<BadLine> {};
 
@@ -106,7 +107,10 @@ INSTANTIATE_TEST_SUITE_P(
                     BadLine{"= end", "T010", "needs a reason"},
                     BadLine{"= end completed {total: 1}", "T010", "is not a JSON object"},
                     BadLine{"= end completed [1]", "T010", "is not a JSON object"},
-                    BadLine{"= finish", "T011", "unknown '=' line"}));
+                    BadLine{"= finish", "T011", "unknown '=' line"}),
+    [](const testing::TestParamInfo<BadLine>& info) {
+      return info.param.code + "_" + std::to_string(info.index);
+    });
 
 TEST(ParseTranscript, ReportsEveryBadLineAtOnce) {
   auto transcript = parse_transcript("flow: one\nflow: two\n< fine\nnonsense\n? wat\n", "t.txt");
@@ -202,6 +206,7 @@ struct Failure {
   std::string expected;
   std::string got;
 };
+void PrintTo(const Failure& failure, std::ostream* out) { *out << failure.name; }
 
 class RunTranscriptFailures : public RunTranscript, public testing::WithParamInterface<Failure> {};
 
@@ -236,7 +241,7 @@ INSTANTIATE_TEST_SUITE_P(
         Failure{"MessageWhenEndExpected", "...\n> [Not now]\n= end completed\n", 3, "end completed",
                 "message \"Another time.\""},
         Failure{"WrongSummary", "...\n> [Yes]\n...\n> 4\n< You said 4.\n= end completed {\"cup\": 5}\n", 6,
-                "end completed {\"cup\": 5}", "end completed {\"cup\":4.0,\"name\":\"mini\"}"},
+                "end completed {\"cup\": 5}", "end completed {\"cup\":4,\"name\":\"mini\"}"},
         Failure{"NothingMore", "...\n> [Not now]\n< Another time.\n= end completed\n< More?\n", 5,
                 "message \"More?\"", "nothing more (the conversation has ended)"}),
     [](const testing::TestParamInfo<Failure>& info) { return info.param.name; });

@@ -13,19 +13,21 @@ namespace trellis::cli {
 
 CLI::App* add_chat_command(CLI::App& app, ChatCommand& command) {
   auto* chat = app.add_subcommand("chat", "Talk to a flow in this terminal, as the person would");
-  chat->add_option("flow", command.flow,
+  chat->add_option("FLOW", command.flow,
                    "A flow id found under the dialogs folder, or the path of a flow file")
+      ->type_name("ID|FILE")
       ->capture_default_str();
   chat->add_flag("--fast", command.fast, "Do not wait at the flow's pauses");
   chat->add_option("--dialogs", command.dialogs,
-                   "Where flow ids are looked up (default: $TRELLIS_DIALOGS, else ./dialogs)");
+                   "Where flow ids are looked up (default: $TRELLIS_DIALOGS, else ./dialogs)")
+      ->type_name("DIR");
   chat->footer(R"(Type your answers and press Enter. On a list of options, type the option's
 number ("2") or its words. Type help, pause, resume, restart, stop or skip as a
 single word for the commands the flow offers. Ctrl-D leaves.
 
 Examples:
   trellis chat                         talk to the braving flow in ./dialogs
-  trellis chat checkin --fast          another flow, without waiting at pauses
+  trellis chat trust --fast            another flow, without waiting at pauses
   trellis chat my-flows/draft.json     a flow file you are writing
   printf '1\n7\n' | trellis chat braving --fast   answers piped in, as tests do)");
   return chat;
@@ -45,7 +47,7 @@ int run_chat_command(const ChatCommand& command) {
   }
   if (is_terminal) {
     std::cout << "(" << (*flow)->info.title << ", about " << (*flow)->info.minutes
-              << " minutes. Ctrl-D leaves.)\n\n";
+              << ((*flow)->info.minutes == 1 ? " minute" : " minutes") << ". Ctrl-D leaves.)\n\n";
   }
   return run_chat(**flow, std::cin, std::cout, options);
 }

@@ -102,7 +102,8 @@ int run_chat(const engine::Flow& flow, std::istream& in, std::ostream& out, cons
   apply(engine::StartEvent{});
   std::string line;
   while (state.phase != engine::Phase::Ended) {
-    if (options.show_prompt_marker) out << "> " << std::flush;
+    // A blank line sets the person's turn apart from the flow's on a terminal.
+    if (options.show_prompt_marker) out << "\n> " << std::flush;
     if (!std::getline(in, line)) {
       if (options.show_prompt_marker) out << "\n";
       break;

@@ -9,13 +9,16 @@ namespace trellis::cli {
 
 CLI::App* add_graph_command(CLI::App& app, GraphCommand& command) {
   auto* graph = app.add_subcommand("graph", "Draw a flow as a diagram (Mermaid or Graphviz dot)");
-  graph->add_option("flow", command.flow, "A flow id found under the dialogs folder, or the path of a flow file")
+  graph->add_option("FLOW", command.flow, "A flow id found under the dialogs folder, or the path of a flow file")
+      ->type_name("ID|FILE")
       ->required();
   graph->add_option("--format", command.format, "mermaid (for Markdown) or dot (for Graphviz)")
+      ->type_name("FORMAT")
       ->check(CLI::IsMember({"mermaid", "dot"}))
       ->capture_default_str();
   graph->add_option("--dialogs", command.dialogs,
-                    "Where flow ids are looked up (default: $TRELLIS_DIALOGS, else ./dialogs)");
+                    "Where flow ids are looked up (default: $TRELLIS_DIALOGS, else ./dialogs)")
+      ->type_name("DIR");
   graph->footer(R"(Boxes are nodes (id and kind); arrows say why the conversation moves on: next,
 else, if <condition>, a choice's label, yes, no, fallback, skip, intent <id>,
 call (into a sub-flow) and return (back from it). Sub-flows are drawn as groups.

@@ -16,9 +16,10 @@ std::string count(std::size_t n, std::string_view noun) {
 
 CLI::App* add_lint_command(CLI::App& app, LintCommand& command) {
   auto* lint = app.add_subcommand("lint", "Check flow files and list every problem found");
-  lint->add_option("paths", command.paths,
+  lint->add_option("PATH", command.paths,
                    "Flow files or folders to check; folders are searched for *.json "
-                   "(default: $TRELLIS_DIALOGS, else ./dialogs)");
+                   "(default: $TRELLIS_DIALOGS, else ./dialogs)")
+      ->type_name("FILE|DIR");
   lint->footer(R"(Each problem is printed as FILE:LINE:COLUMN: error|warning CODE at POINTER: message,
 followed by a summary line. The exit status is 1 when there is any error.
 

@@ -110,11 +110,13 @@ std::optional<fs::path> default_flow_file(const fs::path& transcript) {
 
 CLI::App* add_test_command(CLI::App& app, TestCommand& command) {
   auto* test = app.add_subcommand("test", "Play transcript tests against their flows");
-  test->add_option("paths", command.paths,
+  test->add_option("PATH", command.paths,
                    "Transcript files, or folders searched for transcripts/*.txt "
-                   "(default: $TRELLIS_DIALOGS, else ./dialogs)");
+                   "(default: $TRELLIS_DIALOGS, else ./dialogs)")
+      ->type_name("FILE|DIR");
   test->add_option("--dialogs", command.dialogs,
-                   "Where a transcript's 'flow: <id>' is looked up (default: $TRELLIS_DIALOGS, else ./dialogs)");
+                   "Where a transcript's 'flow: <id>' is looked up (default: $TRELLIS_DIALOGS, else ./dialogs)")
+      ->type_name("DIR");
   test->footer(R"(A transcript is a conversation written by hand, in
 dialogs/<flow>/transcripts/*.txt. Lines starting with '>' are what the person
 types, '<' the messages the flow must say, '?' a prompt, '=' a pause or the end:

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "trellis/engine/source_map.hpp"
+
 namespace trellis::engine_io {
 
 namespace fs = std::filesystem;
@@ -143,10 +145,19 @@ FlowSet load_flows(const std::vector<fs::path>& paths) {
     }
     const auto& id = (*flow)->info.id;
     if (auto previous = set.file_by_id.find(id); previous != set.file_by_id.end()) {
-      set.diagnostics.push_back(file_error(
+      auto diagnostic = file_error(
           file, "F101",
-          "flow id '" + id + "' is already used by " + previous->second.string() + "; this is " + file.string(),
-          "give one of the two flows a different \"id\""));
+          "flow id '" + id + "' is already used by " + previous->second.string(),
+          "give one of the two flows a different \"id\"");
+      diagnostic.pointer = "/id";
+      try {
+        auto position = engine::SourceMap::scan(read_file(file)).find("/id");
+        diagnostic.line = position.line;
+        diagnostic.column = position.column;
+      } catch (const std::exception&) {
+        // It compiled a moment ago; without its text the file alone still says where.
+      }
+      set.diagnostics.push_back(std::move(diagnostic));
       continue;
     }
     set.by_id.emplace(id, *flow);
