@@ -23,7 +23,11 @@ std::string display_number(double number) {
   // Beyond 1e15 a double has no hundredths left to show, and *100 could overflow.
   double shown = std::fabs(number) >= 1e15 ? std::round(number) : std::round(number * 100) / 100;
   if (shown == 0) return "0";  // also turns -0.001 into "0", not "-0"
-  if (shown == std::trunc(shown)) return format_number("%.0f", shown);
+  // Whole numbers are what messages show most ("You rated 7"): std::to_string is
+  // several times faster than printf's floating-point path.
+  if (shown == std::trunc(shown)) {
+    return std::fabs(shown) < 1e15 ? std::to_string(static_cast<long long>(shown)) : format_number("%.0f", shown);
+  }
   std::string text = format_number("%.2f", shown);
   while (!text.empty() && text.back() == '0') text.pop_back();
   if (!text.empty() && text.back() == '.') text.pop_back();

@@ -280,7 +280,11 @@ TEST_F(ServerTest, OversizedFrameClosesWith1009) {
   start(config);
   TestClient client(port());
   hello(client);
-  client.send_text("{\"type\":\"input\",\"seq\":1,\"text\":\"" + std::string(4096, 'x') + "\"}");
+  try {
+    client.send_text("{\"type\":\"input\",\"seq\":1,\"text\":\"" + std::string(4096, 'x') + "\"}");
+  } catch (const beast::system_error&) {
+    // The server may refuse the frame and close before the client finishes writing it.
+  }
   EXPECT_FALSE(client.read(std::chrono::milliseconds(2000)));
   EXPECT_EQ(client.close_code(), 1009) << client.last_error.message();
 }

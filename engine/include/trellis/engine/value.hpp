@@ -1,6 +1,9 @@
 #pragma once
 // A value in a session: what a person answered, or what an expression computed.
+#include <functional>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -15,8 +18,16 @@ using Value = std::variant<double, std::string, bool>;
 
 enum class ValueType { Number, String, Boolean };
 
-// The variables a session has set, by name.
-using Scope = std::map<std::string, Value, std::less<>>;
+// Hashes names for Scope so lookups by std::string_view need no temporary string.
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
+};
+
+// The variables a session has set, by name. Hashed rather than ordered: looking
+// variables up is most of what evaluating an expression costs. Nothing depends on
+// its iteration order (saved state goes through a sorted JSON object).
+using Scope = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
 
 ValueType type_of(const Value& value);
 std::string_view type_name(ValueType type);  // "number", "string", "boolean"
