@@ -36,7 +36,7 @@ answer that did not arrive (for up to a minute).
 Examples:
   trellis connect ws://127.0.0.1:8080/ws                     pick a flow from the server's list
   trellis connect ws://127.0.0.1:8080/ws --flow braving --fast
-  trellis connect ws://127.0.0.1:8080/ws --session s_4fQ9rT2m...   continue a session
+  trellis connect ws://127.0.0.1:8080/ws --session TOKEN     continue a session
   printf '1\n7\n' | trellis connect ws://127.0.0.1:8080/ws --flow braving --fast)");
   return connect;
 }
