@@ -1,10 +1,12 @@
-// The `trellis` command line: chat with, lint, draw and test guided-reflection flows.
+// The `trellis` command line: chat with, lint, draw, test and serve guided-reflection flows,
+// and talk to a running server.
 #include <exception>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "chat_command.hpp"
+#include "connect_command.hpp"
 #include "graph_command.hpp"
 #include "lint_command.hpp"
 #include "serve_command.hpp"
@@ -23,17 +25,20 @@ int main(int argc, char** argv) {
   GraphCommand graph;
   TestCommand test;
   ServeCommand serve;
+  ConnectCommand connect;
   auto* chat_app = add_chat_command(app, chat);
   auto* lint_app = add_lint_command(app, lint);
   auto* graph_app = add_graph_command(app, graph);
   auto* test_app = add_test_command(app, test);
   auto* serve_app = add_serve_command(app, serve);
+  auto* connect_app = add_connect_command(app, connect);
   app.footer(R"(Examples:
   trellis chat                 talk to the braving flow in ./dialogs
   trellis lint                 check every flow under ./dialogs
   trellis test                 play every transcript under ./dialogs
   trellis graph braving        draw a flow as a Mermaid diagram
   trellis serve                serve the flows at http://127.0.0.1:8080/
+  trellis connect ws://127.0.0.1:8080/ws   talk to a running server
 
 Flow ids are looked up in ./dialogs, or in $TRELLIS_DIALOGS when it is set.
 Run 'trellis <command> --help' for a command's options and more examples.)");
@@ -45,6 +50,7 @@ Run 'trellis <command> --help' for a command's options and more examples.)");
     if (graph_app->parsed()) return run_graph_command(graph);
     if (test_app->parsed()) return run_test(test, std::cout);
     if (serve_app->parsed()) return run_serve_command(serve);
+    if (connect_app->parsed()) return run_connect_command(connect);
   } catch (const std::exception& error) {
     std::cerr << "trellis: " << error.what() << "\n";
     return 2;
