@@ -12,9 +12,10 @@
 //     client received outputs for; S + 1 only when the client sent S + 1 and never
 //     saw its outputs (that turn may or may not have committed: both are fine).
 //  5. A client never receives an id it already has, with one exception it asks
-//     for on purpose: after a resume whose welcome says its in-flight input was
-//     applied, it sometimes sends that input again; the answer must be exactly
-//     that turn's stored outputs, each once, identical to what it received.
+//     for on purpose: it sometimes sends an applied input again (after a resume
+//     whose welcome says its in-flight input was applied, or after a turn's
+//     outputs arrived); the answer must be exactly that turn's stored outputs,
+//     each once, identical to what it received.
 //     Every other output must carry id last_seen + 1, including the outputs the
 //     server re-sends after hello{last_seen}.
 //
@@ -33,9 +34,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -332,6 +331,13 @@ class Conversation {
       max_seq_sent_ = seq;
       client.send(frame);
       if (!finish_turn(client)) return;
+      if (random_() % 20 == 0) {
+        // The same seq once more on a live connection, as a client does after a
+        // lost acknowledgement: only a repeat of its outputs (rule 5).
+        ++asked_again_;
+        client.send(frame);
+        if (!read_repeat(client, seq)) return;
+      }
     }
   }
 
@@ -430,7 +436,7 @@ class Conversation {
   int connections_ = 0;
   int applied_while_away_ = 0;  // in flight at a drop, found applied on resume
   int sent_again_ = 0;          // in flight at a drop, not applied: sent again with the same seq
-  int asked_again_ = 0;         // applied, and sent again on purpose (rule 5)
+  int asked_again_ = 0;         // applied, and sent again on purpose (rule 5), after a resume or not
   int repeats_received_ = 0;
   int flows_completed_ = 0;
 };
