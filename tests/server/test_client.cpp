@@ -14,6 +14,27 @@ TestClient::TestClient(std::uint16_t port, std::string origin) : ws_(io_) {
   ws_.handshake("127.0.0.1:" + std::to_string(port), "/ws");
 }
 
+TestClient::TestClient(Unconnected) : ws_(io_) {}
+
+std::unique_ptr<TestClient> TestClient::connect_within(std::uint16_t port, std::chrono::milliseconds timeout) {
+  std::unique_ptr<TestClient> client(new TestClient(Unconnected{}));
+  auto& ws = client->ws_;
+  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+  std::optional<beast::error_code> result;
+  beast::get_lowest_layer(ws).async_connect(endpoint, [&](beast::error_code ec) {
+    if (ec) {
+      result = ec;
+      return;
+    }
+    ws.async_handshake("127.0.0.1:" + std::to_string(port), "/ws", [&](beast::error_code handshake_ec) {
+      result = handshake_ec;
+    });
+  });
+  client->io_.run_for(timeout);
+  if (!result || *result) return nullptr;  // the destructor closes the socket, cancelling what is pending
+  return client;
+}
+
 TestClient::~TestClient() {
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -27,6 +48,12 @@ void TestClient::send_text(const std::string& text) {
 }
 
 std::optional<nlohmann::json> TestClient::read(std::chrono::milliseconds timeout) {
+  auto text = read_text(timeout);
+  if (!text) return std::nullopt;
+  return nlohmann::json::parse(*text);
+}
+
+std::optional<std::string> TestClient::read_text(std::chrono::milliseconds timeout) {
   if (close_code_) return std::nullopt;
   if (!read_pending_) {
     read_pending_ = true;
@@ -48,7 +75,7 @@ std::optional<nlohmann::json> TestClient::read(std::chrono::milliseconds timeout
   }
   auto text = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
-  return nlohmann::json::parse(text);
+  return text;
 }
 
 nlohmann::json TestClient::read_until(const std::string& type, std::vector<nlohmann::json>* skipped) {

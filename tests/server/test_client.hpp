@@ -2,6 +2,7 @@
 // A blocking WebSocket client for tests: connects to a server on loopback, sends
 // frames and reads them back as JSON, with a deadline on every read.
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,11 +17,16 @@ class TestClient {
  public:
   explicit TestClient(std::uint16_t port, std::string origin = "");
   ~TestClient();
+  // Connects and completes the handshake within `timeout`; nullptr when the
+  // server refuses, drops or does not answer in time (it may be restarting).
+  static std::unique_ptr<TestClient> connect_within(std::uint16_t port, std::chrono::milliseconds timeout);
 
   void send(const nlohmann::json& frame);
   void send_text(const std::string& text);
   // The next frame, or nullopt if none arrives within `timeout` or the socket closed.
   std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // The same, as the exact text of the frame.
+  std::optional<std::string> read_text(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   // Reads frames until one has this type (returned); the others are kept in `skipped`.
   nlohmann::json read_until(const std::string& type, std::vector<nlohmann::json>* skipped = nullptr);
   // Reads every frame of one turn: frames until a prompt or end (inclusive), or an error.
@@ -31,6 +37,9 @@ class TestClient {
   void close();
 
  private:
+  struct Unconnected {};
+  explicit TestClient(Unconnected);
+
   asio::io_context io_;
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
