@@ -95,7 +95,8 @@ class Statement {
     sqlite3_bind_int64(stmt_, index, value);
     return *this;
   }
-  Statement& bind(int index, const std::optional<std::string>& text) {
+  // NULL when `text` is empty.
+  Statement& bind_optional(int index, const std::optional<std::string>& text) {
     if (!text) {
       sqlite3_bind_null(stmt_, index);
       return *this;
@@ -562,7 +563,7 @@ void SqliteStore::record_safety_event(SafetyEvent event, StoreCallback<std::int6
                     "INSERT INTO safety_events(session_id, category, flow_id, node, text, at) "
                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
     insert->bind(1, event.session_id).bind(2, event.category).bind(3, event.flow_id).bind(4, event.node);
-    insert->bind(5, event.text).bind(6, unix_ms(event.at));
+    insert->bind_optional(5, event.text).bind(6, unix_ms(event.at));
     // A missing session fails the foreign key; the message names the constraint, never a value.
     TRY(inserted, db.write(*insert, who));
     return sqlite3_last_insert_rowid(db.handle());
