@@ -388,20 +388,17 @@ class AlertWebhook::Worker {
       if (worker_.is_stopped()) return;
       const auto& id = alert_.id;
       if (outcome.verdict == Verdict::Delivered) {
-        ++worker_.metrics_.alerts_sent;
         log::info("alert_sent", {{"delivery", id}, {"attempt", attempt_}, {"status", outcome.status}});
-        return worker_.finished();
+        return worker_.finished(worker_.metrics_.alerts_sent);
       }
       if (outcome.verdict == Verdict::Refused) {
-        ++worker_.metrics_.alerts_failed;
         log::error("alert_refused", {{"delivery", id}, {"attempt", attempt_}, {"status", outcome.status}});
-        return worker_.finished();
+        return worker_.finished(worker_.metrics_.alerts_failed);
       }
       if (attempt_ >= worker_.options_.max_attempts) {
-        ++worker_.metrics_.alerts_failed;
         log::error("alert_failed", {{"delivery", id}, {"attempts", attempt_}, {"status", outcome.status},
                                     {"stage", outcome.stage}, {"error", outcome.error}});
-        return worker_.finished();
+        return worker_.finished(worker_.metrics_.alerts_failed);
       }
       const auto delay = backoff_delay(attempt_, worker_.options_.backoff_base, worker_.options_.backoff_cap,
                                        worker_.jitter());
@@ -434,9 +431,13 @@ class AlertWebhook::Worker {
   }
 
   // On the worker thread, when a delivery has ended one way or the other.
-  void finished() {
+  // Counted under the lock, so that pending() and the counters always add up
+  // and stop() never counts an alert twice.
+  void finished(std::atomic<std::uint64_t>& outcome_counter) {
     {
       std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      ++outcome_counter;
       --in_flight_;
     }
     idle_.notify_all();
