@@ -18,7 +18,7 @@ using Json = nlohmann::json;
 
 // What a setting holds decides how its value is checked and how an environment
 // variable's text is read.
-enum class Kind { Text, Integer, Number, TextList };
+enum class Kind { Text, Integer, Number, Boolean, TextList };
 
 // One documented setting. The config-file key, the environment variable, the
 // checks and the docs table all come from this one row, so they cannot drift.
@@ -29,6 +29,8 @@ struct Setting {
   const char* meaning;
   std::function<Json(const ServerConfig&)> read;         // the current value, as JSON
   std::function<void(ServerConfig&, const Json&)> write;  // a value that passed check()
+  bool may_be_empty = false;  // Text only: "" is a valid value (it turns something off)
+  bool is_secret = false;     // its value never appears in a message
 };
 
 template <typename T>
@@ -52,6 +54,18 @@ Setting number(const char* key, double ServerConfig::*member, double min, double
 Setting text(const char* key, std::string ServerConfig::*member, const char* meaning) {
   return {key, Kind::Text, 0, 0, meaning, [member](const ServerConfig& c) { return Json(c.*member); },
           [member](ServerConfig& c, const Json& v) { c.*member = v.get<std::string>(); }};
+}
+
+Setting optional_text(const char* key, std::string ServerConfig::*member, const char* meaning, bool is_secret = false) {
+  Setting setting = text(key, member, meaning);
+  setting.may_be_empty = true;
+  setting.is_secret = is_secret;
+  return setting;
+}
+
+Setting boolean(const char* key, bool ServerConfig::*member, const char* meaning) {
+  return {key, Kind::Boolean, 0, 0, meaning, [member](const ServerConfig& c) { return Json(c.*member); },
+          [member](ServerConfig& c, const Json& v) { c.*member = v.get<bool>(); }};
 }
 
 Setting path(const char* key, std::filesystem::path ServerConfig::*member, const char* meaning) {
@@ -96,6 +110,19 @@ const std::vector<Setting>& settings() {
                "Extra wait to gather more turns into one commit; 0 commits as soon as possible."),
       duration("shutdown_grace_seconds", &ServerConfig::shutdown_grace, 0, 600,
                "On SIGTERM, time allowed for turns in flight before sockets close."),
+      text("safety_region", &ServerConfig::safety_region,
+           "Region whose crisis resources the safety layer offers."),
+      boolean("safety_store_text", &ServerConfig::safety_store_text,
+              "Keep the words that raised a safety event in the database and the alert; off keeps only the category."),
+      optional_text("alert_webhook_url", &ServerConfig::alert_webhook_url,
+                    "http:// or https:// URL that receives a signed POST for each safety event; empty turns alerts off."),
+      optional_text("alert_webhook_secret", &ServerConfig::alert_webhook_secret,
+                    "Shared secret for the alerts' HMAC-SHA256 signature; required with a webhook URL. Never logged.",
+                    /*is_secret=*/true),
+      integer("alert_max_attempts", &ServerConfig::alert_max_attempts, 1, 20,
+              "Tries per alert, the first included, before it is given up."),
+      duration("alert_timeout_seconds", &ServerConfig::alert_timeout, 1, 300,
+               "Time allowed for one alert attempt: connect, send and answer."),
   };
   return kSettings;
 }
@@ -115,7 +142,8 @@ std::string format_bound(const Setting& setting, double bound) {
 
 std::string expectation(const Setting& setting) {
   switch (setting.kind) {
-    case Kind::Text: return "a non-empty string";
+    case Kind::Text: return setting.may_be_empty ? "a string" : "a non-empty string";
+    case Kind::Boolean: return "true or false";
     case Kind::TextList: return "a list of non-empty strings";
     case Kind::Integer:
       return "an integer from " + format_bound(setting, setting.min) + " to " + format_bound(setting, setting.max);
@@ -142,7 +170,10 @@ bool in_range(const Setting& setting, const Json& value) {
 std::string check(const Setting& setting, const Json& value) {
   bool ok = false;
   switch (setting.kind) {
-    case Kind::Text: ok = value.is_string() && !value.get_ref<const std::string&>().empty(); break;
+    case Kind::Text:
+      ok = value.is_string() && (setting.may_be_empty || !value.get_ref<const std::string&>().empty());
+      break;
+    case Kind::Boolean: ok = value.is_boolean(); break;
     case Kind::Integer: ok = value.is_number_integer() && in_range(setting, value); break;
     case Kind::Number: ok = value.is_number() && in_range(setting, value); break;
     case Kind::TextList:
@@ -150,7 +181,8 @@ std::string check(const Setting& setting, const Json& value) {
       for (const auto& item : value) ok = ok && item.is_string() && !item.get_ref<const std::string&>().empty();
       break;
   }
-  return ok ? "" : "expected " + expectation(setting) + ", got " + shown(value);
+  if (ok) return "";
+  return "expected " + expectation(setting) + ", got " + (setting.is_secret ? std::string("a hidden value") : shown(value));
 }
 
 // Reads an environment variable's text as the JSON value a config file would
@@ -158,6 +190,10 @@ std::string check(const Setting& setting, const Json& value) {
 std::optional<Json> from_environment(const Setting& setting, const std::string& text) {
   switch (setting.kind) {
     case Kind::Text: return Json(text);
+    case Kind::Boolean:
+      if (text == "true" || text == "1") return Json(true);
+      if (text == "false" || text == "0") return Json(false);
+      return std::nullopt;
     case Kind::Integer: {
       std::int64_t value = 0;
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -250,7 +286,8 @@ tl::expected<ServerConfig, std::string> apply_environment(ServerConfig config,
     if (found == environment.end()) continue;
     const auto value = from_environment(setting, found->second);
     if (!value) {
-      errors.push_back(name + ": expected " + expectation(setting) + ", got " + Json(found->second).dump());
+      errors.push_back(name + ": expected " + expectation(setting) + ", got " +
+                       (setting.is_secret ? std::string("a hidden value") : Json(found->second).dump()));
       continue;
     }
     if (auto problem = check(setting, *value); !problem.empty()) {
@@ -261,6 +298,15 @@ tl::expected<ServerConfig, std::string> apply_environment(ServerConfig config,
   }
   if (!errors.empty()) return tl::make_unexpected(join_lines(errors));
   return config;
+}
+
+tl::expected<void, std::string> check_settings_together(const ServerConfig& config) {
+  if (!config.alert_webhook_url.empty() && config.alert_webhook_secret.empty()) {
+    return tl::make_unexpected(
+        "alert_webhook_url is set but alert_webhook_secret is empty: set TRELLIS_ALERT_WEBHOOK_SECRET "
+        "(receivers check every alert's signature with it)");
+  }
+  return {};
 }
 
 std::string describe_settings() {

@@ -33,6 +33,13 @@ struct ServerConfig {
   std::vector<std::string> allowed_origins;          // empty: same host only; "*": any
   std::chrono::milliseconds group_commit_window{0};  // extra wait to gather a batch
   std::chrono::seconds shutdown_grace{10};
+  // Safety (docs/safety-alerts.md).
+  std::string safety_region = "default";             // which crisis resources the safety layer offers
+  bool safety_store_text = false;                    // keep (and send) the words that raised a safety event
+  std::string alert_webhook_url;                     // empty: no webhook
+  std::string alert_webhook_secret;                  // HMAC key; never logged
+  int alert_max_attempts = 6;
+  std::chrono::seconds alert_timeout{10};            // per attempt: connect, send, answer
 };
 
 // Parses a config file's JSON text; errors name the key and what was expected.
@@ -40,6 +47,9 @@ tl::expected<ServerConfig, std::string> apply_config_json(ServerConfig config, s
 // Applies TRELLIS_HOST, TRELLIS_PORT, ... from `environment` (name -> value).
 tl::expected<ServerConfig, std::string> apply_environment(ServerConfig config,
                                                           const std::map<std::string, std::string>& environment);
+// Rules that tie settings together, checked once all sources are applied: a
+// webhook URL needs a secret. Messages never include the secret.
+tl::expected<void, std::string> check_settings_together(const ServerConfig& config);
 // The documented keys, for `--help` and docs/operations.md.
 std::string describe_settings();
 

@@ -141,6 +141,14 @@ std::string Metrics::render_prometheus(std::int64_t stored_sessions) const {
   errors_by_code.write(out, "trellis_errors_total", "code");
   write_header(out, "trellis_safety_events_total", "counter", "Safety routes taken, by category.");
   safety_events_by_category.write(out, "trellis_safety_events_total", "category");
+  write_header(out, "trellis_alerts_sent_total", "counter", "Safety alerts the webhook accepted.");
+  write_sample(out, "trellis_alerts_sent_total", load(alerts_sent));
+  write_header(out, "trellis_alerts_failed_total", "counter",
+               "Safety alerts given up after every attempt failed or the webhook refused them.");
+  write_sample(out, "trellis_alerts_failed_total", load(alerts_failed));
+  write_header(out, "trellis_alerts_dropped_total", "counter",
+               "Safety alerts dropped undelivered: the queue was full, or the server stopped.");
+  write_sample(out, "trellis_alerts_dropped_total", load(alerts_dropped));
 
   write_header(out, "trellis_turn_duration_seconds", "histogram",
                "Time to handle one turn, from the frame arriving to the answer being sent.");

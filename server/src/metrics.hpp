@@ -48,6 +48,9 @@ struct Metrics {
   LabelledCounter turns_by_flow;                      // label: flow
   LabelledCounter errors_by_code;                     // label: code
   LabelledCounter safety_events_by_category;          // label: category
+  std::atomic<std::uint64_t> alerts_sent{0};          // webhook answered 2xx
+  std::atomic<std::uint64_t> alerts_failed{0};        // given up: attempts used up, or refused with a 4xx
+  std::atomic<std::uint64_t> alerts_dropped{0};       // pushed out of a full queue, or still queued at shutdown
   Histogram turn_seconds{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
   Histogram commit_seconds{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
 

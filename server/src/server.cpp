@@ -12,6 +12,13 @@
 namespace trellis::server {
 
 tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig config) {
+  if (auto together = check_settings_together(config); !together) return tl::make_unexpected(together.error());
+  if (!config.alert_webhook_url.empty()) {
+    // Refuse a URL we cannot use now, not at the first safety event.
+    if (auto url = parse_webhook_url(config.alert_webhook_url); !url) {
+      return tl::make_unexpected("alert_webhook_url: " + url.error());
+    }
+  }
   auto flow_set = engine_io::load_flows({config.dialogs});
   if (!flow_set.ok()) {
     std::string report = "the flows in " + config.dialogs.string() + " have errors:\n";
@@ -41,6 +48,21 @@ tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig c
     if (!result) return tl::make_unexpected("cannot save flow versions: " + result.error().message);
   }
   server->context_ = std::make_unique<ServerContext>(std::move(config), *server->flows_, *server->store_);
+  const auto& settings = server->context_->config;
+  if (!settings.alert_webhook_url.empty()) {
+    AlertWebhook::Options alert_options;
+    alert_options.url = settings.alert_webhook_url;
+    alert_options.secret = settings.alert_webhook_secret;
+    alert_options.timeout = settings.alert_timeout;
+    alert_options.max_attempts = settings.alert_max_attempts;
+    auto alerts = AlertWebhook::create(std::move(alert_options), server->context_->metrics);
+    if (!alerts) return tl::make_unexpected("alert_webhook_url: " + alerts.error());
+    server->alerts_ = std::move(*alerts);
+    server->context_->alerts = server->alerts_.get();
+    // The host only: a URL's path or query may hold a token of the receiver's.
+    log::info("alerts_on", {{"host", parse_webhook_url(settings.alert_webhook_url)->host},
+                            {"text", settings.safety_store_text ? "stored" : "off"}});
+  }
   return server;
 }
 
@@ -150,6 +172,8 @@ int Server::wait() {
   for (auto& thread : threads_) thread.join();
   threads_.clear();
   waited_ = true;
+  // Alerts still being delivered get the grace period too; the rest are counted as dropped.
+  if (alerts_) alerts_->stop(context_->config.shutdown_grace);
   store_->close();  // commits anything still queued, then stops its thread
   log::info("stopped");
   return 0;

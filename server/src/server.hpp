@@ -9,6 +9,7 @@
 
 #include <tl/expected.hpp>
 
+#include "alert_webhook.hpp"
 #include "beast.hpp"
 #include "config.hpp"
 #include "flow_catalog.hpp"
@@ -47,6 +48,7 @@ class Server {
   std::unique_ptr<SessionStore> store_;
   std::unique_ptr<FlowCatalog> flows_;
   std::unique_ptr<ServerContext> context_;
+  std::unique_ptr<AlertWebhook> alerts_;  // after context_: destroyed first, as it counts into its metrics
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<asio::signal_set> signals_;

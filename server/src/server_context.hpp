@@ -10,6 +10,8 @@
 
 namespace trellis::server {
 
+class AlertWebhook;
+
 struct ServerContext {
   ServerConfig config;
   FlowCatalog& flows;
@@ -18,6 +20,7 @@ struct ServerContext {
   SessionHub hub;
   ConnectionLimiter limiter;
   std::atomic<bool> stopping{false};
+  AlertWebhook* alerts = nullptr;  // owned by Server; null when alert_webhook_url is empty
 
   ServerContext(ServerConfig c, FlowCatalog& f, SessionStore& s)
       : config(std::move(c)), flows(f), store(s),

@@ -50,6 +50,22 @@ struct TurnRecord {
   Clock::time_point at;
 };
 
+// The safety layer sent a person to a safety route (docs/safety-alerts.md). Kept
+// for counselors; deleted together with its session (forget and purge).
+struct SafetyEvent {
+  std::int64_t session_id = 0;
+  std::string category;             // "self_harm", ...: a code, never user text
+  std::string flow_id;              // the flow and node the person was at
+  std::string node;
+  std::optional<std::string> text;  // what the person wrote; only when safety_store_text is on
+  Clock::time_point at;
+};
+
+struct StoredSafetyEvent {
+  std::int64_t id = 0;  // increasing in the order the events were recorded
+  SafetyEvent event;
+};
+
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
@@ -78,6 +94,14 @@ class SessionStore {
                                  StoreCallback<void> done) = 0;
   virtual void load_flow_version(std::string flow_id, int version,
                                  StoreCallback<std::optional<std::string>> done) = 0;
+
+  // Stores one safety event and returns its id. Fails when the session does not
+  // exist (any more). Stores `event.text` as given: the caller decides whether
+  // the deployment keeps the person's words.
+  virtual void record_safety_event(SafetyEvent event, StoreCallback<std::int64_t> done) = 0;
+  // Events with `at >= since`, oldest first, at most `limit` of them.
+  virtual void list_safety_events(Clock::time_point since, std::size_t limit,
+                                  StoreCallback<std::vector<StoredSafetyEvent>> done) = 0;
 
   // Synchronous health check for /readyz (cheap; may block briefly).
   virtual bool is_reachable() = 0;

@@ -1,6 +1,7 @@
 #include "sqlite_store.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <iterator>
 #include <optional>
 #include <string_view>
@@ -49,6 +50,21 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY(flow_id, version));
       PRAGMA user_version = 1;
     )sql",
+    // Safety events die with their session: forgetting a person forgets that a
+    // safety route was taken too. The webhook has already told the counselors.
+    R"sql(
+      CREATE TABLE safety_events(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        category TEXT NOT NULL,
+        flow_id TEXT NOT NULL,
+        node TEXT NOT NULL,
+        text TEXT,                             -- NULL unless the deployment keeps the person's words
+        at INTEGER NOT NULL);                  -- unix milliseconds
+      CREATE INDEX safety_events_by_at ON safety_events(at);
+      CREATE INDEX safety_events_by_session ON safety_events(session_id);  -- for the cascade
+      PRAGMA user_version = 2;
+    )sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -79,6 +95,15 @@ class Statement {
     sqlite3_bind_int64(stmt_, index, value);
     return *this;
   }
+  // NULL when `text` is empty.
+  Statement& bind_optional(int index, const std::optional<std::string>& text) {
+    if (!text) {
+      sqlite3_bind_null(stmt_, index);
+      return *this;
+    }
+    return bind(index, std::string_view(*text));
+  }
+  bool is_null_at(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::int64_t int64_at(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string text_at(int column) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
@@ -528,6 +553,47 @@ void SqliteStore::load_flow_version(std::string flow_id, int version,
         if (rc == SQLITE_DONE) return std::nullopt;
         if (rc != SQLITE_ROW) return tl::unexpected(db.error("loading a flow version"));
         return select->text_at(0);
+      });
+}
+
+void SqliteStore::record_safety_event(SafetyEvent event, StoreCallback<std::int64_t> done) {
+  submit<std::int64_t>(true, std::move(done), [event = std::move(event)](Database& db) -> StoreResult<std::int64_t> {
+    const std::string who = "safety event of session " + std::to_string(event.session_id);
+    TRY(insert, db.statement(
+                    "INSERT INTO safety_events(session_id, category, flow_id, node, text, at) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+    insert->bind(1, event.session_id).bind(2, event.category).bind(3, event.flow_id).bind(4, event.node);
+    insert->bind_optional(5, event.text).bind(6, unix_ms(event.at));
+    // A missing session fails the foreign key; the message names the constraint, never a value.
+    TRY(inserted, db.write(*insert, who));
+    return sqlite3_last_insert_rowid(db.handle());
+  });
+}
+
+void SqliteStore::list_safety_events(Clock::time_point since, std::size_t limit,
+                                     StoreCallback<std::vector<StoredSafetyEvent>> done) {
+  submit<std::vector<StoredSafetyEvent>>(
+      false, std::move(done), [since, limit](Database& db) -> StoreResult<std::vector<StoredSafetyEvent>> {
+        TRY(select, db.statement(
+                        "SELECT id, session_id, category, flow_id, node, text, at FROM safety_events "
+                        "WHERE at >= ?1 ORDER BY id LIMIT ?2"));
+        const auto capped = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+        select->bind(1, unix_ms(since)).bind(2, capped);
+        std::vector<StoredSafetyEvent> events;
+        for (;;) {
+          const int rc = sqlite3_step(select->get());
+          if (rc == SQLITE_DONE) return events;
+          if (rc != SQLITE_ROW) return tl::unexpected(db.error("listing safety events"));
+          StoredSafetyEvent stored;
+          stored.id = select->int64_at(0);
+          stored.event.session_id = select->int64_at(1);
+          stored.event.category = select->text_at(2);
+          stored.event.flow_id = select->text_at(3);
+          stored.event.node = select->text_at(4);
+          if (!select->is_null_at(5)) stored.event.text = select->text_at(5);
+          stored.event.at = Clock::time_point{} + std::chrono::milliseconds(select->int64_at(6));
+          events.push_back(std::move(stored));
+        }
       });
 }
 

@@ -4,11 +4,13 @@
 //
 // Threads. One writer thread owns the connection. Every call queues a job and
 // returns at once; the thread takes all queued jobs together, runs the writes
-// among them (create, commit_turn, delete, purge, save_flow_version) inside ONE
+// among them (create, commit_turn, delete, purge, save_flow_version,
+// record_safety_event) inside ONE
 // transaction (group commit: one fsync for many sessions' turns), each write in
 // its own SAVEPOINT so that one refused turn does not roll back the others, and
 // only after COMMIT runs the callbacks, in submission order, on that thread.
-// Reads (load_session, outputs_after, outputs_of_seq, load_flow_version) run on
+// Reads (load_session, outputs_after, outputs_of_seq, load_flow_version,
+// list_safety_events) run on
 // the same thread, in queue order, so a read always sees every write queued
 // before it. If the batch's transaction cannot commit, every callback of the
 // batch gets an error and nothing of the batch is stored.
@@ -94,6 +96,10 @@ class SqliteStore final : public SessionStore {
   // (flow_id, version) is refused, because running sessions depend on it.
   void save_flow_version(std::string flow_id, int version, std::string text, StoreCallback<void> done) override;
   void load_flow_version(std::string flow_id, int version, StoreCallback<std::optional<std::string>> done) override;
+  // A write like a turn: batched, durable when `done` runs with a value.
+  void record_safety_event(SafetyEvent event, StoreCallback<std::int64_t> done) override;
+  void list_safety_events(Clock::time_point since, std::size_t limit,
+                          StoreCallback<std::vector<StoredSafetyEvent>> done) override;
 
   // Opens a short-lived read-only connection and reads the schema version; false
   // after close(). Does not wait behind the job queue.
@@ -113,7 +119,7 @@ class SqliteStore final : public SessionStore {
   };
   void read_settings(StoreCallback<Settings> done);
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   // What to tell a caller once its batch's transaction has ended; `batch_error`

@@ -239,7 +239,8 @@ TEST(DescribeSettings, HasOneRowPerKeyWithItsVariableAndDefault) {
                         "max_text_bytes", "handshake_timeout_seconds", "idle_timeout_seconds", "session_ttl_seconds",
                         "purge_interval_seconds", "inputs_per_second", "input_burst", "max_connections",
                         "max_connections_per_ip", "allowed_origins", "group_commit_window_ms",
-                        "shutdown_grace_seconds"};
+                        "shutdown_grace_seconds", "safety_region", "safety_store_text", "alert_webhook_url",
+                        "alert_webhook_secret", "alert_max_attempts", "alert_timeout_seconds"};
   EXPECT_EQ(lines_of(table).size(), std::size(keys) + 2);  // header and separator
   EXPECT_NE(table.find("| `port` | `TRELLIS_PORT` | `8080` |"), std::string::npos) << table;
   EXPECT_NE(table.find("| `allowed_origins` | `TRELLIS_ALLOWED_ORIGINS` | `[]` |"), std::string::npos) << table;
@@ -250,6 +251,47 @@ TEST(DescribeSettings, HasOneRowPerKeyWithItsVariableAndDefault) {
     ASSERT_FALSE(config.has_value());
     EXPECT_EQ(config.error().find("unknown key"), std::string::npos) << config.error();
   }
+}
+
+TEST(ConfigAlerts, AWebhookUrlNeedsASecret) {
+  ServerConfig config;
+  EXPECT_TRUE(check_settings_together(config)) << "no webhook, no secret needed";
+  config.alert_webhook_url = "https://alerts.example.org/trellis";
+  const auto refused = check_settings_together(config);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("TRELLIS_ALERT_WEBHOOK_SECRET"), std::string::npos) << refused.error();
+  config.alert_webhook_secret = "s3cret";
+  EXPECT_TRUE(check_settings_together(config));
+}
+
+TEST(ConfigAlerts, SettingsComeFromTheEnvironmentAndTheSecretIsNeverShown) {
+  const auto config = apply_environment({}, {{"TRELLIS_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/a"},
+                                             {"TRELLIS_ALERT_WEBHOOK_SECRET", "s3cret"},
+                                             {"TRELLIS_SAFETY_STORE_TEXT", "true"},
+                                             {"TRELLIS_SAFETY_REGION", "uk"},
+                                             {"TRELLIS_ALERT_MAX_ATTEMPTS", "3"}});
+  ASSERT_TRUE(config) << config.error();
+  EXPECT_EQ(config->alert_webhook_url, "http://127.0.0.1:9/a");
+  EXPECT_EQ(config->alert_webhook_secret, "s3cret");
+  EXPECT_TRUE(config->safety_store_text);
+  EXPECT_EQ(config->safety_region, "uk");
+  EXPECT_EQ(config->alert_max_attempts, 3);
+
+  const ServerConfig defaults;
+  EXPECT_FALSE(defaults.safety_store_text);
+  EXPECT_EQ(defaults.safety_region, "default");
+  EXPECT_EQ(defaults.alert_max_attempts, 6);
+  EXPECT_TRUE(defaults.alert_webhook_url.empty());
+
+  const auto bad = apply_environment({}, {{"TRELLIS_SAFETY_STORE_TEXT", "yes"}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), R"(TRELLIS_SAFETY_STORE_TEXT: expected true or false, got "yes")");
+  const auto hidden = apply_config_json({}, R"({"alert_webhook_secret": ["s3cret-in-a-list"]})");
+  ASSERT_FALSE(hidden);
+  EXPECT_EQ(hidden.error(), R"("alert_webhook_secret": expected a string, got a hidden value)");
+  EXPECT_EQ(describe_settings().find("s3cret"), std::string::npos);
+  // An empty URL (alerts off) is a valid value, unlike an empty host.
+  EXPECT_TRUE(apply_config_json({}, R"({"alert_webhook_url": "", "safety_store_text": false})"));
 }
 
 // docs/operations.md carries the table by hand; this keeps it from drifting.

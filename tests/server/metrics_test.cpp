@@ -95,6 +95,9 @@ TEST(Metrics, EveryFamilyHasHelpAndTheRightType) {
       {"trellis_turns_total", "counter"},
       {"trellis_errors_total", "counter"},
       {"trellis_safety_events_total", "counter"},
+      {"trellis_alerts_sent_total", "counter"},
+      {"trellis_alerts_failed_total", "counter"},
+      {"trellis_alerts_dropped_total", "counter"},
       {"trellis_turn_duration_seconds", "histogram"},
       {"trellis_commit_duration_seconds", "histogram"},
   };
@@ -117,6 +120,9 @@ TEST(Metrics, GaugesAndCountersShowTheirValues) {
   metrics.turns_by_flow.add("grief");
   metrics.errors_by_code.add("rate_limited", 2);
   metrics.safety_events_by_category.add("self_harm");
+  metrics.alerts_sent = 6;
+  metrics.alerts_failed = 2;
+  metrics.alerts_dropped = 1;
   const Exposition exposition = parse(metrics.render_prometheus(-1));
   EXPECT_TRUE(exposition.problems.empty()) << ::testing::PrintToString(exposition.problems);
   EXPECT_EQ(exposition.value("trellis_open_connections"), "3");
@@ -131,6 +137,9 @@ TEST(Metrics, GaugesAndCountersShowTheirValues) {
   EXPECT_EQ(exposition.value("trellis_turns_total{flow=\"grief\"}"), "1");
   EXPECT_EQ(exposition.value("trellis_errors_total{code=\"rate_limited\"}"), "2");
   EXPECT_EQ(exposition.value("trellis_safety_events_total{category=\"self_harm\"}"), "1");
+  EXPECT_EQ(exposition.value("trellis_alerts_sent_total"), "6");
+  EXPECT_EQ(exposition.value("trellis_alerts_failed_total"), "2");
+  EXPECT_EQ(exposition.value("trellis_alerts_dropped_total"), "1");
 }
 
 TEST(Histogram, BucketsAreCumulativeAndSumIsInSeconds) {

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fake_webhook.hpp"
+#include "safety_events.hpp"
 #include "test_client.hpp"
 
 namespace trellis::server {
@@ -361,6 +363,39 @@ TEST_F(ServerTest, IdleSessionsArePurged) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   FAIL() << "the idle session was never purged";
+}
+
+}  // namespace
+}  // namespace trellis::server
+
+namespace trellis::server {
+namespace {
+
+TEST_F(ServerTest, AWebhookUrlWithoutASecretOrUnusableIsRefusedBeforeListening) {
+  auto config = test_config(folder_);
+  config.alert_webhook_url = "https://alerts.example.org/trellis";
+  auto created = Server::create(config);
+  ASSERT_FALSE(created);
+  EXPECT_NE(created.error().find("alert_webhook_secret"), std::string::npos) << created.error();
+  config.alert_webhook_secret = "s3cret";
+  config.alert_webhook_url = "ftp://alerts.example.org/";
+  created = Server::create(config);
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error(), "alert_webhook_url: the webhook URL must start with http:// or https://");
+}
+
+TEST_F(ServerTest, ARunningServerAlertsTheWebhookAndStopsCleanly) {
+  testing::FakeWebhook receiver;
+  auto config = test_config(folder_);
+  config.alert_webhook_url = receiver.url();
+  config.alert_webhook_secret = "s3cret";
+  start(config);
+  ASSERT_NE(server_->context().alerts, nullptr);
+  report_safety_event(server_->context(), 1, "self_harm", "trust", "start", nullptr);
+  ASSERT_TRUE(receiver.wait_for(1));
+  EXPECT_EQ(server_->context().metrics.safety_events_by_category.get("self_harm"), 1u);
+  EXPECT_EQ(receiver.requests().at(0).header("x-trellis-event"), "safety");
+  stop();  // stops the webhook's worker within shutdown_grace
 }
 
 }  // namespace
