@@ -156,7 +156,11 @@ int run_test(const TestCommand& command, std::ostream& out) {
   }
   // Transcripts are played as production plays them: with the deployment's safety policy.
   std::shared_ptr<const engine::SafetyPolicy> policy;
-  if (auto policy_file = engine_io::find_safety_policy(dialogs)) {
+  std::optional<fs::path> policy_file = engine_io::find_safety_policy(dialogs);
+  for (const auto& path : paths) {
+    if (!policy_file) policy_file = engine_io::find_safety_policy(path);
+  }
+  if (policy_file) {
     auto loaded = engine_io::load_safety_policy(*policy_file);
     if (!loaded) {
       out << "FAIL " << policy_file->string() << "\n" << indent(format_all(loaded.error()));
