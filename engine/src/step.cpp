@@ -68,13 +68,19 @@ class Turn {
     }
     if (state.safety_category.empty()) return false;
     result_.outcome = Outcome::Safety;
-    if (const auto* choice = std::get_if<ChoiceEvent>(&event)) return on_safety_choice(choice->choice_id), true;
+    if (const auto* choice = std::get_if<ChoiceEvent>(&event)) {
+      on_safety_choice(choice->choice_id);
+      return true;
+    }
     if (const auto* text = std::get_if<TextEvent>(&event)) {
       auto typed = detail::normalise_answer(text->text);
       if (auto word = detail::command_word(typed)) {
         return on_safety_command(*command_from_string(*word));
       }
-      if (auto choice = typed_safety_choice(typed)) return on_safety_choice(*choice), true;
+      if (auto choice = typed_safety_choice(typed)) {
+        on_safety_choice(*choice);
+        return true;
+      }
       // "You misunderstood", "I'm fine", anything else: thanked, the resources stay, asked again.
       result_.matched = "safety:ask_again";
       say(policy_->not_crisis_text, state.at);
@@ -329,6 +335,7 @@ class Turn {
     fresh.phase = Phase::Waiting;
     fresh.variables = flow_.initial_variables;
     fresh.turn = result_.state.turn;
+    fresh.region = result_.state.region;  // where the person is does not change on restart
     result_.state = std::move(fresh);
     enter(flow_.start);
   }

@@ -276,6 +276,14 @@ TEST_F(SafetyStep, RegionPicksResourcesAndOnlyForFiltersThem) {
   EXPECT_EQ(safety_in(result)->resources.size(), 1u);
 }
 
+TEST_F(SafetyStep, RegionSurvivesStartAndRestart) {
+  state_ = new_session(*flow_);
+  state_.region = "us";
+  go(StartEvent{});
+  go(CommandEvent{CommandName::Restart});
+  EXPECT_EQ(state_.region, "us");
+}
+
 TEST_F(SafetyStep, YouMisunderstoodKeepsTheResourcesAndAsksAgain) {
   go(TextEvent{"kms"});
   auto result = go(TextEvent{"you misunderstood"});
