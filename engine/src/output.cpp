@@ -21,11 +21,29 @@ struct ToJson {
   nlohmann::json operator()(const PauseOutput& pause) const {
     return {{"type", "pause"}, {"ms", pause.ms}, {"node", pause.node}};
   }
+  nlohmann::json operator()(const SafetyOutput& safety) const {
+    nlohmann::json json{{"type", "safety"}, {"category", safety.category}, {"text", safety.text}};
+    json["resources"] = nlohmann::json::array();
+    for (const auto& resource : safety.resources) json["resources"].push_back(to_json(resource));
+    json["choices"] = nlohmann::json::array();
+    for (const auto& choice : safety.choices) json["choices"].push_back({{"id", choice.id}, {"label", choice.label}});
+    json["node"] = safety.node;
+    return json;
+  }
   nlohmann::json operator()(const EndOutput& end) const {
     return {{"type", "end"}, {"flow", end.flow}, {"reason", end.reason}, {"summary", end.summary}};
   }
 };
 }  // namespace
+
+nlohmann::json to_json(const SafetyResource& resource) {
+  nlohmann::json json{{"name", resource.name}};
+  if (resource.phone) json["phone"] = *resource.phone;
+  if (resource.sms) json["sms"] = *resource.sms;
+  if (resource.url) json["url"] = *resource.url;
+  if (resource.hours) json["hours"] = *resource.hours;
+  return json;
+}
 
 nlohmann::json to_json(const Output& output) { return std::visit(ToJson{}, output); }
 

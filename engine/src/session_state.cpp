@@ -33,6 +33,8 @@ nlohmann::json to_json(const SessionState& state) {
       {"variables", std::move(variables)},
       {"attempts", state.attempts},
       {"turn", state.turn},
+      {"safety", {{"category", state.safety_category}}},
+      {"region", state.region},
   };
 }
 
@@ -84,6 +86,14 @@ tl::expected<SessionState, std::string> session_state_from_json(const nlohmann::
     auto parsed = value_from_json(value);
     if (!parsed) return fail("variable '" + name + "' is not a number, string or boolean");
     state.variables.emplace(name, std::move(*parsed));
+  }
+  if (format->get<int>() >= 2) {
+    auto safety = json.find("safety");
+    if (safety == json.end() || !safety->is_object()) return fail("'safety' must be an object");
+    auto category = safety->find("category");
+    if (category == safety->end() || !category->is_string()) return fail("'safety.category' must be a string");
+    state.safety_category = category->get<std::string>();
+    if (!string_field("region", state.region)) return fail("'region' must be a string");
   }
   return state;
 }

@@ -24,6 +24,7 @@ constexpr const char* kCannotSkip = "This one can't be skipped, but you can type
 constexpr const char* kNothingToResume = "We're not paused — let's carry on.";
 constexpr const char* kLostPlace =
     "This exercise has changed since we started, and I've lost our place. Type restart to begin again.";
+constexpr const char* kSafetyWaiting = "Whenever you're ready, choose one of the options below.";
 constexpr int kMaxAutoSteps = 10000;   // guards against a loop the compiler could not see
 constexpr std::size_t kMaxCallDepth = 32;
 
@@ -48,7 +49,50 @@ std::string default_reprompt(const QuestionNode& question, bool too_long, bool e
 
 class Turn {
  public:
-  Turn(const Flow& flow, const SessionState& state) : flow_(flow) { result_.state = state; }
+  Turn(const Flow& flow, const SafetyPolicy* policy, const SessionState& state) : flow_(flow), policy_(policy) {
+    result_.state = state;
+  }
+
+  // The safety layer sees every event first. True when it has dealt with it.
+  bool on_safety(const Event& event) {
+    if (policy_ == nullptr) return false;
+    SessionState& state = result_.state;
+    if (const auto* text = std::get_if<TextEvent>(&event)) {
+      if (auto match = detect(*policy_, text->text)) {
+        state.safety_category = match->category;
+        result_.outcome = Outcome::Safety;
+        result_.matched = "safety:" + match->category;
+        emit_safety();
+        return true;
+      }
+    }
+    if (state.safety_category.empty()) return false;
+    result_.outcome = Outcome::Safety;
+    if (const auto* choice = std::get_if<ChoiceEvent>(&event)) {
+      on_safety_choice(choice->choice_id);
+      return true;
+    }
+    if (const auto* text = std::get_if<TextEvent>(&event)) {
+      auto typed = detail::normalise_answer(text->text);
+      if (auto word = detail::command_word(typed)) {
+        return on_safety_command(*command_from_string(*word));
+      }
+      if (auto choice = typed_safety_choice(typed)) {
+        on_safety_choice(*choice);
+        return true;
+      }
+      // "You misunderstood", "I'm fine", anything else: thanked, the resources stay, asked again.
+      result_.matched = "safety:ask_again";
+      say(policy_->not_crisis_text, state.at);
+      emit_safety();
+      return true;
+    }
+    if (const auto* command = std::get_if<CommandEvent>(&event)) return on_safety_command(command->name);
+    result_.matched = "safety:waiting";
+    say(kSafetyWaiting, state.at);
+    emit_safety();
+    return true;
+  }
 
   StepResult finish() && {
     ++result_.state.turn;
@@ -176,6 +220,101 @@ class Turn {
   }
 
  private:
+  bool has_open_question() const {
+    const SessionState& state = result_.state;
+    if (state.phase != Phase::Waiting && state.phase != Phase::Paused) return false;
+    auto at = flow_.find(state.at);
+    return at && std::holds_alternative<QuestionNode>(flow_.node(*at).body);
+  }
+
+  void emit_safety() {
+    const SessionState& state = result_.state;
+    SafetyOutput output;
+    output.category = state.safety_category;
+    const SafetyCategory* category = policy_->category(state.safety_category);
+    if (category != nullptr) output.text = category->response;
+    for (const auto& resource : policy_->region(state.region).resources) {
+      bool shown = resource.only_for.empty() || std::find(resource.only_for.begin(), resource.only_for.end(),
+                                                          state.safety_category) != resource.only_for.end();
+      if (shown) output.resources.push_back(resource);
+    }
+    output.choices.push_back(ChoiceOutput{std::string(kSafetyTalkChoice), policy_->talk_label});
+    if (has_open_question()) {
+      output.choices.push_back(ChoiceOutput{std::string(kSafetyContinueChoice), policy_->continue_label});
+    }
+    output.choices.push_back(ChoiceOutput{std::string(kSafetyStopChoice), policy_->stop_label});
+    output.node = has_open_question() ? state.at : std::string();
+    result_.outputs.emplace_back(std::move(output));
+  }
+
+  // A typed reply that picks one of the safety choices: its number, its label, or its plain word.
+  std::optional<std::string> typed_safety_choice(const std::string& typed) const {
+    std::vector<std::pair<std::string, std::string>> offered{{std::string(kSafetyTalkChoice), policy_->talk_label}};
+    if (has_open_question()) offered.emplace_back(std::string(kSafetyContinueChoice), policy_->continue_label);
+    offered.emplace_back(std::string(kSafetyStopChoice), policy_->stop_label);
+    for (std::size_t i = 0; i < offered.size(); ++i) {
+      if (typed == std::to_string(i + 1) || typed == detail::normalise_answer(offered[i].second) ||
+          typed == offered[i].first) {
+        return offered[i].first;
+      }
+    }
+    static const RE2 kTalk(R"(^(talk|talk to someone|talk to someone now|someone)[ .!]*$)");
+    static const RE2 kContinue(R"(^(continue|carry on|keep going|go on|go back|continue the exercise)[ .!]*$)");
+    if (RE2::FullMatch(typed, kTalk)) return std::string(kSafetyTalkChoice);
+    if (has_open_question() && RE2::FullMatch(typed, kContinue)) return std::string(kSafetyContinueChoice);
+    return std::nullopt;
+  }
+
+  void on_safety_choice(const std::string& id) {
+    SessionState& state = result_.state;
+    if (id == kSafetyTalkChoice) {
+      result_.matched = "safety:talk";
+      say(policy_->talk_text, state.at);
+      emit_safety();
+    } else if (id == kSafetyContinueChoice && has_open_question()) {
+      result_.matched = "safety:continue";
+      state.safety_category.clear();
+      state.phase = Phase::Waiting;
+      say(policy_->continue_text, state.at);
+      const Node& node = flow_.node(*flow_.find(state.at));
+      ask(std::get<QuestionNode>(node.body), node.id);
+    } else if (id == kSafetyStopChoice) {
+      stop_from_safety();
+    } else {
+      result_.matched = "safety:unknown_choice";
+      say(kSafetyWaiting, state.at);
+      emit_safety();
+    }
+  }
+
+  // Stop and restart act as they always do; other commands wait for the choice.
+  bool on_safety_command(CommandName name) {
+    SessionState& state = result_.state;
+    if (name == CommandName::Stop) {
+      stop_from_safety();
+      return true;
+    }
+    if (name == CommandName::Restart) {
+      state.safety_category.clear();
+      return false;
+    }
+    result_.matched = "safety:waiting";
+    say(kSafetyWaiting, state.at);
+    emit_safety();
+    return true;
+  }
+
+  void stop_from_safety() {
+    SessionState& state = result_.state;
+    result_.matched = "safety:stop";
+    state.safety_category.clear();
+    say(policy_->stop_text, state.at);
+    if (state.phase == Phase::Ended) return;
+    state.phase = Phase::Ended;
+    state.call_stack.clear();
+    result_.outputs.emplace_back(EndOutput{flow_.info.id, "stopped", nlohmann::json::object()});
+  }
+
   static std::string trim(const std::string& text) {
     auto begin = text.find_first_not_of(" \t\r\n");
     if (begin == std::string::npos) return {};
@@ -196,6 +335,7 @@ class Turn {
     fresh.phase = Phase::Waiting;
     fresh.variables = flow_.initial_variables;
     fresh.turn = result_.state.turn;
+    fresh.region = result_.state.region;  // where the person is does not change on restart
     result_.state = std::move(fresh);
     enter(flow_.start);
   }
@@ -440,6 +580,7 @@ class Turn {
   }
 
   const Flow& flow_;
+  const SafetyPolicy* policy_;
   StepResult result_;
 };
 
@@ -454,6 +595,7 @@ std::string_view to_string(Outcome outcome) {
     case Outcome::Command: return "command";
     case Outcome::Ignored: return "ignored";
     case Outcome::UnknownChoice: return "unknown_choice";
+    case Outcome::Safety: return "safety";
   }
   return "ignored";
 }
@@ -465,8 +607,10 @@ SessionState new_session(const Flow& flow) {
   return state;
 }
 
-StepResult step(const Flow& flow, const SessionState& state, const Event& event) {
-  Turn turn(flow, state);
+namespace {
+StepResult run_step(const Flow& flow, const SafetyPolicy* policy, const SessionState& state, const Event& event) {
+  Turn turn(flow, policy, state);
+  if (turn.on_safety(event)) return std::move(turn).finish();
   std::visit(
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
@@ -477,6 +621,15 @@ StepResult step(const Flow& flow, const SessionState& state, const Event& event)
       },
       event);
   return std::move(turn).finish();
+}
+}  // namespace
+
+StepResult step(const Flow& flow, const SessionState& state, const Event& event) {
+  return run_step(flow, nullptr, state, event);
+}
+
+StepResult step(const Flow& flow, const SafetyPolicy& policy, const SessionState& state, const Event& event) {
+  return run_step(flow, &policy, state, event);
 }
 
 }  // namespace trellis::engine

@@ -200,6 +200,7 @@ std::string describe_output(const Output& output) {
     std::string operator()(const EndOutput& end) const {
       return "end " + end.reason + " " + end.summary.dump();
     }
+    std::string operator()(const SafetyOutput& safety) const { return "safety " + safety.category; }
   };
   return std::visit(Describe{}, output);
 }
@@ -212,6 +213,7 @@ std::string describe_expectation(const TranscriptLine& line) {
     case Kind::Prompt: return "prompt " + line.text;
     case Kind::Pause: return "pause " + line.text;
     case Kind::End: return "end " + line.text;
+    case Kind::Safety: return "safety " + line.text;
     default: return line.text;
   }
 }
@@ -220,7 +222,7 @@ std::string describe_expectation(const TranscriptLine& line) {
 
 bool is_expectation(Kind kind) {
   return kind == Kind::MessageExact || kind == Kind::MessageHas || kind == Kind::MessageRegex ||
-         kind == Kind::Prompt || kind == Kind::Pause || kind == Kind::End;
+         kind == Kind::Prompt || kind == Kind::Pause || kind == Kind::End || kind == Kind::Safety;
 }
 
 // Whether `output` is the sort of output `line` talks about (not whether it matches).
@@ -232,6 +234,7 @@ bool is_same_sort(const TranscriptLine& line, const Output& output) {
     case Kind::Prompt: return std::holds_alternative<PromptOutput>(output);
     case Kind::Pause: return std::holds_alternative<PauseOutput>(output);
     case Kind::End: return std::holds_alternative<EndOutput>(output);
+    case Kind::Safety: return std::holds_alternative<SafetyOutput>(output);
     default: return false;
   }
 }
@@ -274,12 +277,14 @@ bool matches(const TranscriptLine& line, const Output& output) {
       }
       return true;
     }
+    case Kind::Safety: return std::get<SafetyOutput>(output).category == trim(line.text);
     default: return false;
   }
 }
 
 bool needs_accounting(const Output& output) {
-  return std::holds_alternative<MessageOutput>(output) || std::holds_alternative<EndOutput>(output);
+  return std::holds_alternative<MessageOutput>(output) || std::holds_alternative<EndOutput>(output) ||
+         std::holds_alternative<SafetyOutput>(output);
 }
 
 TranscriptResult failure(int line, std::string expected, std::string got) {
@@ -302,7 +307,8 @@ std::string describe_buttons(const PromptOutput& prompt) {
 
 class Runner {
  public:
-  explicit Runner(const Flow& flow) : flow_(flow), state_(new_session(flow)) {}
+  Runner(const Flow& flow, const SafetyPolicy* policy)
+      : flow_(flow), policy_(policy), state_(new_session(flow)) {}
 
   TranscriptResult run(const Transcript& transcript) {
     apply(StartEvent{});
@@ -330,7 +336,7 @@ class Runner {
 
  private:
   void apply(const Event& event) {
-    auto result = step(flow_, state_, event);
+    auto result = policy_ != nullptr ? step(flow_, *policy_, state_, event) : step(flow_, state_, event);
     state_ = std::move(result.state);
     pending_ = std::move(result.outputs);
     next_ = 0;
@@ -338,6 +344,13 @@ class Runner {
     for (const auto& output : pending_) {
       if (const auto* prompt = std::get_if<PromptOutput>(&output)) open_prompt_ = *prompt;
       if (std::holds_alternative<EndOutput>(output)) open_prompt_.reset();
+      if (const auto* safety = std::get_if<SafetyOutput>(&output)) {
+        // Its choices are pressed like a prompt's buttons: > [Continue the exercise]
+        PromptOutput choices;
+        choices.input = InputKind::Choice;
+        choices.choices = safety->choices;
+        open_prompt_ = std::move(choices);
+      }
     }
   }
 
@@ -407,6 +420,7 @@ class Runner {
   }
 
   const Flow& flow_;
+  const SafetyPolicy* policy_;
   SessionState state_;
   std::vector<Output> pending_;
   std::size_t next_ = 0;
@@ -544,8 +558,15 @@ tl::expected<Transcript, std::vector<Diagnostic>> parse_transcript(std::string_v
         } else {
           add(Kind::End, rest);
         }
+      } else if (word == "safety") {
+        if (rest.empty()) {
+          error("T012", "'= safety' needs a category", "write it like '= safety suicidal_thoughts'");
+        } else {
+          add(Kind::Safety, rest);
+        }
       } else {
-        error("T011", "unknown '=' line '" + std::string(line) + "'", "use '= pause N' or '= end REASON {...}'");
+        error("T011", "unknown '=' line '" + std::string(line) + "'",
+              "use '= pause N', '= end REASON {...}' or '= safety CATEGORY'");
       }
     } else {
       error("T001", "cannot read this line: '" + std::string(line) + "'",
@@ -563,8 +584,8 @@ std::string TranscriptResult::describe(const std::string& file) const {
   return file + ":" + std::to_string(line) + ": expected " + expected + ", got " + got;
 }
 
-TranscriptResult run_transcript(const Flow& flow, const Transcript& transcript) {
-  return Runner(flow).run(transcript);
+TranscriptResult run_transcript(const Flow& flow, const Transcript& transcript, const SafetyPolicy* policy) {
+  return Runner(flow, policy).run(transcript);
 }
 
 }  // namespace trellis::engine

@@ -216,6 +216,24 @@ struct OutputFrame {
     frame["type"] = "pause";
     frame["ms"] = pause.ms;
   }
+  void operator()(const engine::SafetyOutput& safety) {
+    frame["type"] = "safety";
+    frame["category"] = safety.category;
+    frame["text"] = safety.text;
+    frame["resources"] = ordered_json::array();
+    for (const auto& resource : safety.resources) {
+      ordered_json item{{"name", resource.name}};
+      if (resource.phone) item["phone"] = *resource.phone;
+      if (resource.sms) item["sms"] = *resource.sms;
+      if (resource.url) item["url"] = *resource.url;
+      if (resource.hours) item["hours"] = *resource.hours;
+      frame["resources"].push_back(std::move(item));
+    }
+    frame["choices"] = ordered_json::array();
+    for (const auto& choice : safety.choices) {
+      frame["choices"].push_back({{"id", choice.id}, {"label", choice.label}});
+    }
+  }
   void operator()(const engine::EndOutput& end) {
     frame["type"] = "end";
     frame["flow"] = end.flow;

@@ -8,6 +8,7 @@
 
 #include "chat_view.hpp"
 #include "flow_lookup.hpp"
+#include "trellis/engine_io/flow_directory.hpp"
 
 namespace trellis::cli {
 
@@ -21,6 +22,10 @@ CLI::App* add_chat_command(CLI::App& app, ChatCommand& command) {
   chat->add_option("--dialogs", command.dialogs,
                    "Where flow ids are looked up (default: $TRELLIS_DIALOGS, else ./dialogs)")
       ->type_name("DIR");
+  chat->add_option("--region", command.region,
+                   "Whose crisis resources the safety layer shows: a region id of dialogs/safety/policy.json "
+                   "(default: the policy's default_region)")
+      ->type_name("ID");
   chat->footer(R"(Type your answers and press Enter. On a list of options, type the option's
 number ("2") or its words. Type help, pause, resume, restart, stop or skip as a
 single word for the commands the flow offers. Ctrl-D leaves.
@@ -40,6 +45,17 @@ int run_chat_command(const ChatCommand& command) {
     return 1;
   }
   ChatOptions options;
+  std::shared_ptr<const engine::SafetyPolicy> policy;
+  if (auto policy_file = engine_io::find_safety_policy(dialogs_folder(command.dialogs))) {
+    auto loaded = engine_io::load_safety_policy(*policy_file);
+    if (!loaded) {
+      std::cerr << format_all(loaded.error());
+      return 1;
+    }
+    policy = *loaded;
+    options.policy = policy.get();
+    options.region = command.region;
+  }
   bool is_terminal = isatty(STDIN_FILENO) != 0;
   options.show_prompt_marker = is_terminal;
   if (!command.fast) {

@@ -1,5 +1,5 @@
 #pragma once
-// `trellis chat [FLOW] [--fast] [--dialogs DIR]`: talk to a flow in this terminal.
+// `trellis chat [FLOW] [--fast] [--dialogs DIR] [--region ID]`: talk to a flow in this terminal.
 #include <optional>
 #include <string>
 
@@ -11,6 +11,7 @@ struct ChatCommand {
   std::string flow = "braving";
   bool fast = false;
   std::optional<std::string> dialogs;
+  std::string region;  // safety resources; "" = the policy's default region
 };
 
 CLI::App* add_chat_command(CLI::App& app, ChatCommand& command);

@@ -54,6 +54,22 @@ struct Render {
     return out;
   }
   std::string operator()(const engine::PauseOutput&) const { return ""; }
+  // Set apart from the flow's own messages, with every way to reach each resource.
+  std::string operator()(const engine::SafetyOutput& safety) const {
+    std::string out = "\n  ** " + safety.text + "\n";
+    for (const auto& resource : safety.resources) {
+      out += "  ** " + resource.name;
+      if (resource.phone) out += " \u2014 call " + *resource.phone;
+      if (resource.sms) out += (resource.phone ? ", text " : " \u2014 text ") + *resource.sms;
+      if (resource.hours) out += " (" + *resource.hours + ")";
+      if (resource.url) out += " " + *resource.url;
+      out += "\n";
+    }
+    for (std::size_t i = 0; i < safety.choices.size(); ++i) {
+      out += "  " + std::to_string(i + 1) + ") " + safety.choices[i].label + "\n";
+    }
+    return out;
+  }
   std::string operator()(const engine::EndOutput& end) const {
     std::string out = "(end: " + end.reason + ")\n";
     if (end.summary.is_object()) {
@@ -84,9 +100,11 @@ engine::Event event_for_input(const std::string& line, const engine::PromptOutpu
 
 int run_chat(const engine::Flow& flow, std::istream& in, std::ostream& out, const ChatOptions& options) {
   engine::SessionState state = engine::new_session(flow);
+  state.region = options.region;
   std::optional<engine::PromptOutput> open_prompt;
   auto apply = [&](const engine::Event& event) {
-    auto result = engine::step(flow, state, event);
+    auto result = options.policy != nullptr ? engine::step(flow, *options.policy, state, event)
+                                            : engine::step(flow, state, event);
     state = std::move(result.state);
     for (const auto& output : result.outputs) {
       if (const auto* pause = std::get_if<engine::PauseOutput>(&output)) {
@@ -95,6 +113,12 @@ int run_chat(const engine::Flow& flow, std::istream& in, std::ostream& out, cons
         continue;
       }
       if (const auto* prompt = std::get_if<engine::PromptOutput>(&output)) open_prompt = *prompt;
+      if (const auto* safety = std::get_if<engine::SafetyOutput>(&output)) {
+        engine::PromptOutput choices;  // a typed number picks one of its choices
+        choices.input = engine::InputKind::Choice;
+        choices.choices = safety->choices;
+        open_prompt = std::move(choices);
+      }
       out << render_output(output);
     }
     out.flush();

@@ -28,6 +28,8 @@ engine::Event event_for_input(const std::string& line, const engine::PromptOutpu
 struct ChatOptions {
   bool show_prompt_marker = false;              // print "> " before reading (a terminal)
   std::function<void(int ms)> wait;             // honours pauses; null skips them
+  const engine::SafetyPolicy* policy = nullptr; // dialogs/safety/policy.json; null: no safety layer
+  std::string region;                           // "" : the policy's default region
 };
 
 // Runs a whole conversation with `flow`, reading lines from `in` until the flow

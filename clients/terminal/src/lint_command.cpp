@@ -40,12 +40,29 @@ int run_lint(const LintCommand& command, std::ostream& out) {
     out << engine::format(diagnostic) << "\n";
     (diagnostic.severity == engine::Severity::Error ? errors : warnings) += 1;
   }
+  // The safety policy is linted with the flows it protects.
+  std::size_t policy_count = 0;
+  for (const auto& path : paths) {
+    auto policy_file = engine_io::find_safety_policy(path);
+    if (!policy_file) continue;
+    ++policy_count;
+    std::vector<engine::Diagnostic> policy_warnings;
+    auto policy = engine_io::load_safety_policy(*policy_file, &policy_warnings);
+    if (!policy) policy_warnings.insert(policy_warnings.end(), policy.error().begin(), policy.error().end());
+    for (const auto& diagnostic : policy_warnings) {
+      out << engine::format(diagnostic) << "\n";
+      (diagnostic.severity == engine::Severity::Error ? errors : warnings) += 1;
+    }
+  }
   std::size_t flow_count = 0;
   for (const auto& file : flows) {
     std::error_code error;
     if (std::filesystem::exists(file, error)) ++flow_count;
   }
-  out << count(flow_count, "flow") << ", " << count(errors, "error") << ", " << count(warnings, "warning")
+  out << count(flow_count, "flow") << (policy_count == 0   ? std::string()
+                                                   : policy_count == 1 ? std::string(", 1 safety policy")
+                                                                       : ", " + std::to_string(policy_count) + " safety policies")
+      << ", " << count(errors, "error") << ", " << count(warnings, "warning")
       << "\n";
   return errors > 0 ? 1 : 0;
 }

@@ -154,6 +154,21 @@ int run_test(const TestCommand& command, std::ostream& out) {
       ++failed;
     }
   }
+  // Transcripts are played as production plays them: with the deployment's safety policy.
+  std::shared_ptr<const engine::SafetyPolicy> policy;
+  std::optional<fs::path> policy_file = engine_io::find_safety_policy(dialogs);
+  for (const auto& path : paths) {
+    if (!policy_file) policy_file = engine_io::find_safety_policy(path);
+  }
+  if (policy_file) {
+    auto loaded = engine_io::load_safety_policy(*policy_file);
+    if (!loaded) {
+      out << "FAIL " << policy_file->string() << "\n" << indent(format_all(loaded.error()));
+      ++failed;
+    } else {
+      policy = *loaded;
+    }
+  }
   FlowCache cache;
   FlowFinder finder(search, cache);
   for (const auto& file : engine_io::find_transcript_files(paths)) {
@@ -181,7 +196,7 @@ int run_test(const TestCommand& command, std::ostream& out) {
       fail(located.problem);
       continue;
     }
-    auto result = engine::run_transcript(*located.flow, *transcript);
+    auto result = engine::run_transcript(*located.flow, *transcript, policy.get());
     if (result.passed) {
       out << "PASS " << name << "\n";
       ++passed;

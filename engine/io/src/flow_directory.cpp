@@ -166,4 +166,28 @@ FlowSet load_flows(const std::vector<fs::path>& paths) {
   return set;
 }
 
+std::optional<fs::path> find_safety_policy(const fs::path& path) {
+  std::error_code error;
+  if (fs::is_regular_file(path, error)) {
+    if (path.filename() == "policy.json" && path.parent_path().filename() == "safety") return path;
+    return std::nullopt;
+  }
+  if (path.filename() == "safety" && fs::is_regular_file(path / "policy.json", error)) return path / "policy.json";
+  if (fs::is_regular_file(path / kSafetyPolicyPath, error)) return path / kSafetyPolicyPath;
+  return std::nullopt;
+}
+
+tl::expected<std::shared_ptr<const engine::SafetyPolicy>, std::vector<engine::Diagnostic>> load_safety_policy(
+    const fs::path& file, std::vector<engine::Diagnostic>* warnings) {
+  std::string text;
+  try {
+    text = read_file(file);
+  } catch (const std::exception& error) {
+    return tl::make_unexpected(std::vector<engine::Diagnostic>{
+        file_error(file, "S100", std::string("cannot read the safety policy: ") + error.what(),
+                   "check the path and the file's permissions")});
+  }
+  return engine::compile_safety_policy(text, file.string(), warnings);
+}
+
 }  // namespace trellis::engine_io

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "trellis/engine/flow.hpp"
+#include "trellis/engine/safety.hpp"
 
 namespace trellis::engine {
 
@@ -41,8 +42,22 @@ struct EndOutput {
   nlohmann::json summary;      // object: the answers worth keeping
 };
 
-using Output = std::variant<MessageOutput, PromptOutput, PauseOutput, EndOutput>;
+// Crisis language was detected: the flow is paused until the person chooses.
+// `text` is the category's response, `resources` those of the session's region,
+// `choices` talk / continue / stop (ids kSafety*Choice; continue is left out when
+// there is no question to return to). `node` is the interrupted question, if any.
+struct SafetyOutput {
+  std::string category;
+  std::string text;
+  std::vector<SafetyResource> resources;
+  std::vector<ChoiceOutput> choices;
+  std::string node;
+};
+
+using Output = std::variant<MessageOutput, PromptOutput, PauseOutput, EndOutput, SafetyOutput>;
 
 nlohmann::json to_json(const Output& output);
+// {name, phone?, sms?, url?, hours?}: absent fields are left out.
+nlohmann::json to_json(const SafetyResource& resource);
 
 }  // namespace trellis::engine

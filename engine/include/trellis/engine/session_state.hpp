@@ -27,13 +27,19 @@ struct SessionState {
   Scope variables;
   int attempts = 0;                     // failed answers to the open question
   int turn = 0;                         // events applied
+  // The safety layer (step with a SafetyPolicy). While safety_category is not
+  // empty the flow is interrupted: `at` and `phase` still say where it was, and
+  // only the person's choice (talk, continue, stop) or stop/restart moves on.
+  std::string safety_category;          // "" when no safety response is open
+  std::string region;                   // resources shown: "" means the policy's default_region
 
   friend bool operator==(const SessionState&, const SessionState&) = default;
 };
 
 // The saved form carries its own format number; older forms we can still read
 // are upgraded on load.
-inline constexpr int kSessionStateFormat = 1;
+// Format 2 added "safety" {category} and "region"; format 1 is still read.
+inline constexpr int kSessionStateFormat = 2;
 
 nlohmann::json to_json(const SessionState& state);
 tl::expected<SessionState, std::string> session_state_from_json(const nlohmann::json& json);

@@ -7,6 +7,7 @@
 #include "trellis/engine/event.hpp"
 #include "trellis/engine/flow.hpp"
 #include "trellis/engine/output.hpp"
+#include "trellis/engine/safety.hpp"
 #include "trellis/engine/session_state.hpp"
 
 namespace trellis::engine {
@@ -20,6 +21,7 @@ enum class Outcome {
   Command,      // a global command acted
   Ignored,      // nothing to act on (input after the end, before the start)
   UnknownChoice,// a choice id that the open prompt does not offer (a client bug)
+  Safety,       // the safety layer acted: crisis language, or a reply while its choice is open
 };
 std::string_view to_string(Outcome outcome);
 
@@ -30,7 +32,13 @@ struct StepResult {
   std::string matched;          // which rule matched, e.g. "choice:yes" or "intent:unsure"
 };
 
+// Without safety: for tests of flows alone. Every production caller uses the overload below.
 StepResult step(const Flow& flow, const SessionState& state, const Event& event);
+
+// With the deployment's safety policy. Every typed text, in every phase, is checked
+// before the flow sees it; on a match the flow pauses and a SafetyOutput offers
+// talk / continue / stop (docs/safety.md). state.region picks the resources.
+StepResult step(const Flow& flow, const SafetyPolicy& policy, const SessionState& state, const Event& event);
 
 // A new session for `flow`, not yet started.
 SessionState new_session(const Flow& flow);

@@ -11,6 +11,7 @@
 //   ? choice [Yes] [Not now]
 //   = pause 4000                the next pause, in milliseconds
 //   = end completed {"total": 42}   the end: its reason, and summary values it must include
+//   = safety suicidal_thoughts  the next output is a safety response in this category
 //   ...                         skip outputs until the next expectation matches
 //   > I felt let down           the person types this
 //   > [Not now]                 the person presses the button with this label or id
@@ -28,6 +29,7 @@
 #include "trellis/engine/diagnostic.hpp"
 #include "trellis/engine/event.hpp"
 #include "trellis/engine/flow.hpp"
+#include "trellis/engine/safety.hpp"
 
 namespace trellis::engine {
 
@@ -42,6 +44,7 @@ struct TranscriptLine {
     Prompt,       // ? kind ...
     Pause,        // = pause N
     End,          // = end reason {json}
+    Safety,       // = safety category
     Skip,         // ...
   };
   Kind kind;
@@ -67,6 +70,9 @@ struct TranscriptResult {
   std::string describe(const std::string& file) const;
 };
 
-TranscriptResult run_transcript(const Flow& flow, const Transcript& transcript);
+// With a policy, every step applies it (as production does); its safety outputs
+// must then be expected with "= safety CATEGORY" like messages and ends.
+TranscriptResult run_transcript(const Flow& flow, const Transcript& transcript,
+                                const SafetyPolicy* policy = nullptr);
 
 }  // namespace trellis::engine

@@ -4,6 +4,7 @@
 // under dialogs/<flow>/transcripts/*.txt.
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "trellis/engine/compile.hpp"
 #include "trellis/engine/diagnostic.hpp"
 #include "trellis/engine/flow.hpp"
+#include "trellis/engine/safety.hpp"
 
 namespace trellis::engine_io {
 
@@ -36,5 +38,17 @@ struct FlowSet {
 FlowSet load_flows(const std::vector<std::filesystem::path>& paths);
 
 std::string read_file(const std::filesystem::path& file);  // throws std::runtime_error
+
+// The deployment's safety policy: <dialogs>/safety/policy.json.
+inline constexpr const char* kSafetyPolicyPath = "safety/policy.json";
+
+// The policy file for `path`: the file itself when it is one named policy.json under a
+// `safety` folder; <path>/policy.json for a `safety` folder; <path>/safety/policy.json
+// for a dialogs folder. nullopt when there is none.
+std::optional<std::filesystem::path> find_safety_policy(const std::filesystem::path& path);
+
+// Compiles the policy file; a read failure is diagnostic S100.
+tl::expected<std::shared_ptr<const engine::SafetyPolicy>, std::vector<engine::Diagnostic>> load_safety_policy(
+    const std::filesystem::path& file, std::vector<engine::Diagnostic>* warnings = nullptr);
 
 }  // namespace trellis::engine_io

@@ -1,0 +1,258 @@
+#include "trellis/engine/safety.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <map>
+#include <utility>
+
+namespace trellis::engine {
+
+namespace {
+
+// Typographic characters phones insert, folded so that "don’t" reads as "don't".
+constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kTypographic{{
+    {"\xE2\x80\x98", "'"}, {"\xE2\x80\x99", "'"}, {"\xE2\x80\x9A", "'"}, {"\xE2\x80\x9B", "'"},
+    {"\xE2\x80\x9C", "\""}, {"\xE2\x80\x9D", "\""}, {"\xE2\x80\x9E", "\""}, {"\xE2\x80\x9F", "\""},
+    {"\xE2\x80\xA6", "."}, {"\xC2\xA0", " "}, {"\xE2\x80\x93", " "}, {"\xE2\x80\x94", " "},
+}};
+
+// Chat spellings and common misspellings, word by word, as people type them in a
+// hurry. Whole words only; the right-hand side is what the patterns are written for.
+const std::map<std::string, std::string, std::less<>>& spellings() {
+  static const std::map<std::string, std::string, std::less<>> kSpellings{
+      {"kms", "kill myself"}, {"kys", "kill yourself"}, {"ctb", "suicide"},
+      {"unalive", "kill"}, {"unalived", "killed"}, {"unaliving", "killing"}, {"sewerslide", "suicide"},
+      {"suicde", "suicide"}, {"sucide", "suicide"}, {"suiside", "suicide"}, {"suicid", "suicide"},
+      {"suecide", "suicide"}, {"sucidal", "suicidal"}, {"suicdal", "suicidal"}, {"suisidal", "suicidal"},
+      {"suicidel", "suicidal"}, {"suicidle", "suicidal"},
+      {"myslef", "myself"}, {"mysefl", "myself"}, {"mysel", "myself"}, {"meself", "myself"}, {"myseld", "myself"},
+      {"mself", "myself"}, {"selfharm", "self harm"}, {"selfharming", "self harming"}, {"sh", "self harm"},
+      {"od", "overdose"}, {"oding", "overdosing"}, {"wanna", "want to"}, {"wana", "want to"}, {"gonna", "going to"},
+      {"gunna", "going to"}, {"gotta", "got to"}, {"tryna", "trying to"}, {"u", "you"}, {"ur", "your"},
+      {"r", "are"}, {"rn", "right now"}, {"ppl", "people"}, {"bc", "because"}, {"cuz", "because"},
+      {"coz", "because"}, {"idk", "i don't know"}, {"idc", "i don't care"}, {"ded", "dead"},
+      {"kil", "kill"}, {"kiled", "killed"}, {"kiling", "killing"}, {"killin", "killing"}, {"hurtin", "hurting"},
+      {"cuttin", "cutting"}, {"dyin", "dying"}, {"livin", "living"}, {"bf", "boyfriend"}, {"gf", "girlfriend"},
+      {"hubby", "husband"}, {"dv", "domestic violence"}, {"pls", "please"}, {"plz", "please"}, {"tho", "though"},
+      {"nite", "night"}, {"tonite", "tonight"}, {"im", "i'm"}, {"ive", "i've"}, {"dont", "don't"},
+      {"cant", "can't"}, {"didnt", "didn't"}, {"isnt", "isn't"}, {"wouldnt", "wouldn't"},
+      {"couldnt", "couldn't"}, {"doesnt", "doesn't"}, {"wasnt", "wasn't"}, {"arent", "aren't"},
+      {"youre", "you're"}, {"theyre", "they're"}, {"thats", "that's"}, {"whats", "what's"},
+      {"everyones", "everyone's"}, {"ill", "i'll"}, {"id", "i'd"}, {"hes", "he's"}, {"shes", "she's"},
+      {"anymore", "any more"}, {"wont", "won't"}, {"ya", "you"}, {"em", "them"}, {"mum", "mom"},
+      {"mam", "mom"}, {"mommy", "mom"}, {"daddy", "dad"}, {"pils", "pills"},
+  };
+  return kSpellings;
+}
+
+// Letters repeated for emphasis ("diiiie", "pleeease") squeezed to one; the few
+// words the patterns need with a double letter are put back by spellings().
+std::string squeeze(std::string word) {
+  std::string out;
+  for (std::size_t i = 0; i < word.size();) {
+    std::size_t run = 1;
+    while (i + run < word.size() && word[i + run] == word[i]) ++run;
+    out.append(run >= 3 ? 1 : run, word[i]);
+    i += run;
+  }
+  return out;
+}
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+}  // namespace
+
+std::string normalise_for_safety(std::string_view text) {
+  std::string ascii;
+  ascii.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      for (const auto& [from, to] : kTypographic) {
+        if (text.substr(i, from.size()) == from) {
+          ascii += to;
+          i += from.size();
+          replaced = true;
+          break;
+        }
+      }
+      if (!replaced) {
+        ascii += ' ';  // other non-ASCII (emoji, accents): a word break
+        ++i;
+        continue;
+      }
+    } else {
+      ascii += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+      ++i;
+    }
+  }
+
+  std::vector<std::string> tokens;
+  auto push_mark = [&](const char* mark) {
+    if (tokens.empty() && std::string_view(mark) != "\"") return;
+    if (!tokens.empty() && tokens.back() == mark && std::string_view(mark) != "\"") return;
+    tokens.emplace_back(mark);
+  };
+  std::string word;
+  auto flush = [&] {
+    if (word.empty()) return;
+    std::string squeezed = squeeze(word);
+    // The squeezed word may need a double letter back ("kil" -> "kill").
+    auto& table = spellings();
+    if (auto found = table.find(squeezed); found != table.end()) {
+      tokens.push_back(found->second);
+    } else if (auto original = table.find(word); original != table.end()) {
+      tokens.push_back(original->second);
+    } else {
+      tokens.push_back(squeezed);
+    }
+    word.clear();
+  };
+  for (std::size_t i = 0; i < ascii.size(); ++i) {
+    char c = ascii[i];
+    if (is_word_char(c)) {
+      word += c;
+    } else if (c == '\'' && !word.empty() && i + 1 < ascii.size() && is_word_char(ascii[i + 1])) {
+      word += c;  // an apostrophe inside a word: "don't"
+    } else {
+      flush();
+      if (c == '.' || c == '!' || c == '?' || c == '\n') push_mark(".");
+      else if (c == ',' || c == ';' || c == ':' || c == '(' || c == ')') push_mark(",");
+      else if (c == '"' || c == '\'') push_mark("\"");
+    }
+  }
+  flush();
+  std::string out;
+  for (const auto& token : tokens) {
+    if (!out.empty()) out += ' ';
+    out += token;
+  }
+  return out;
+}
+
+namespace {
+
+struct Span {
+  std::size_t begin = 0, end = 0;
+};
+
+std::vector<Span> occurrences(const RE2& regex, std::string_view text) {
+  std::vector<Span> spans;
+  std::size_t from = 0;
+  re2::StringPiece match;
+  while (from <= text.size() &&
+         regex.Match(re2::StringPiece(text.data(), text.size()), from, text.size(), RE2::UNANCHORED, &match, 1)) {
+    auto begin = static_cast<std::size_t>(match.data() - text.data());
+    spans.push_back({begin, begin + match.size()});
+    from = begin + std::max<std::size_t>(match.size(), 1);
+  }
+  return spans;
+}
+
+// The sentence around [begin, end): between the nearest " . " marks.
+std::string_view sentence_of(std::string_view text, Span span) {
+  auto start = text.rfind(" . ", span.begin);
+  start = start == std::string_view::npos ? 0 : start + 3;
+  auto stop = text.find(" . ", span.end);
+  if (stop == std::string_view::npos) stop = text.size();
+  return text.substr(start, stop - start);
+}
+
+// Up to six words just before `begin`, cut at the start of the clause, so that
+// "I'm not okay, I want to die" does not read "not" as negating "want to die".
+std::string_view words_before(std::string_view text, std::size_t begin) {
+  std::string_view before = text.substr(0, begin);
+  while (!before.empty() && before.back() == ' ') before.remove_suffix(1);
+  std::size_t start = before.size();
+  for (int words = 0; words < 6 && start > 0; ++words) {
+    auto space = before.rfind(' ', start - 1);
+    std::size_t word_start = space == std::string_view::npos ? 0 : space + 1;
+    std::string_view word = before.substr(word_start, start - word_start);
+    if (word == "." || word == "," || word == "\"" || word == "but" || word == "and" || word == "so" ||
+        word == "because" || word == "though") {
+      break;
+    }
+    start = word_start;
+    if (space == std::string_view::npos) break;
+    start = space;  // points at the space before the word just taken
+  }
+  while (start < before.size() && before[start] == ' ') ++start;
+  return before.substr(start);
+}
+
+bool inside_quotes(std::string_view text, Span span) {
+  std::size_t quotes = 0;
+  for (std::size_t i = 0; i < span.begin; ++i) {
+    if (text[i] == '"') ++quotes;
+  }
+  return quotes % 2 == 1;
+}
+
+bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
+  return regex && RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex);
+}
+
+}  // namespace
+
+std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view raw) {
+  if (!policy.matcher) return std::nullopt;
+  std::string text = normalise_for_safety(raw);
+  std::vector<int> hits;
+  if (!policy.matcher->Match(text, &hits)) return std::nullopt;
+  std::sort(hits.begin(), hits.end());
+
+  std::vector<Span> idiom_spans;
+  for (const auto& idiom : policy.idioms) {
+    auto spans = occurrences(*idiom.regex, text);
+    idiom_spans.insert(idiom_spans.end(), spans.begin(), spans.end());
+  }
+  auto stands_down = [&](Span span) {
+    for (const auto& idiom : idiom_spans) {
+      if (idiom.begin < span.end && span.begin < idiom.end) return true;
+    }
+    std::string_view view(text);
+    auto before = words_before(view, span.begin);
+    if (found(policy.negation, before) && !found(policy.not_negation, before)) return true;
+    auto sentence = sentence_of(view, span);
+    if (inside_quotes(view, span) && found(policy.quoting, sentence)) return true;
+    if (found(policy.resolved, sentence) && !found(policy.ongoing, sentence)) return true;
+    return false;
+  };
+
+  std::optional<std::pair<std::size_t, std::size_t>> best;  // (category, pattern index)
+  for (int hit : hits) {
+    auto index = static_cast<std::size_t>(hit);
+    std::size_t category = policy.category_of_pattern[index];
+    if (best && best->first <= category) continue;
+    const auto& pattern = policy.categories[category].patterns[policy.index_in_category[index]];
+    for (Span span : occurrences(*pattern.regex, text)) {
+      if (!stands_down(span)) {
+        best = std::pair{category, policy.index_in_category[index]};
+        break;
+      }
+    }
+  }
+  if (!best) return std::nullopt;
+  const auto& category = policy.categories[best->first];
+  return SafetyMatch{category.id, category.patterns[best->second].source};
+}
+
+const SafetyRegion& SafetyPolicy::region(std::string_view id) const {
+  for (const auto& candidate : regions) {
+    if (!id.empty() && candidate.id == id) return candidate;
+  }
+  for (const auto& candidate : regions) {
+    if (candidate.id == default_region) return candidate;
+  }
+  return regions.front();  // the compiler guarantees default_region names one
+}
+
+const SafetyCategory* SafetyPolicy::category(std::string_view id) const {
+  for (const auto& candidate : categories) {
+    if (candidate.id == id) return &candidate;
+  }
+  return nullptr;
+}
+
+}  // namespace trellis::engine

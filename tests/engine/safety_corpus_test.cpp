@@ -1,0 +1,114 @@
+// The labelled corpus in tests/safety/ (docs/safety.md, "How well it works").
+#include "trellis/engine/safety.hpp"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace trellis::engine {
+namespace {
+
+const std::string kDir = std::string(TRELLIS_SOURCE_DIR) + "/tests/safety/";
+
+std::shared_ptr<const SafetyPolicy> shipped_policy() {
+  std::ifstream in(std::string(TRELLIS_SOURCE_DIR) + "/dialogs/safety/policy.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto policy = compile_safety_policy(text.str(), "policy.json");
+  return policy ? *policy : nullptr;
+}
+
+struct Scores {
+  std::map<std::string, std::pair<int, int>> recall;  // category -> (detected as it, total)
+  int false_positives = 0, benign = 0;
+  double recall_of(const std::string& category) const {
+    auto [hit, total] = recall.at(category);
+    return static_cast<double>(hit) / total;
+  }
+  double false_positive_rate() const { return static_cast<double>(false_positives) / benign; }
+};
+
+// Lines "label<TAB>text", or plain text lines (all benign) when `labelled` is false.
+Scores score(const SafetyPolicy& policy, const std::string& file, bool labelled) {
+  std::ifstream in(kDir + file);
+  EXPECT_TRUE(in) << file;
+  Scores scores;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::string label = "benign", text = line;
+    if (labelled) {
+      auto tab = line.find('\t');
+      label = line.substr(0, tab);
+      text = line.substr(tab + 1);
+    }
+    auto match = detect(policy, text);
+    if (label == "benign") {
+      ++scores.benign;
+      if (match) {
+        ++scores.false_positives;
+        std::cout << "  false positive in " << file << ": " << text << "\n";
+      }
+    } else {
+      auto& [hit, total] = scores.recall[label];
+      ++total;
+      if (match && match->category == label) ++hit;
+      else std::cout << "  missed in " << file << " [" << label << "]: " << text << "\n";
+    }
+  }
+  std::cout << file << ":";
+  for (const auto& [category, counts] : scores.recall) {
+    std::cout << " " << category << " " << counts.first << "/" << counts.second;
+  }
+  std::cout << " | false positives " << scores.false_positives << "/" << scores.benign << "\n";
+  return scores;
+}
+
+const char* const kCategories[] = {"suicidal_thoughts", "self_harm", "harm_to_others", "abuse_or_danger"};
+
+TEST(SafetyCorpus, SizesAreWhatTheDocsSay) {
+  auto policy = shipped_policy();
+  ASSERT_TRUE(policy);
+  auto train = score(*policy, "train.tsv", true);
+  auto test = score(*policy, "heldout.tsv", true);
+  auto test2 = score(*policy, "heldout2.tsv", true);
+  for (const char* category : kCategories) {
+    EXPECT_GE(train.recall[category].second + test.recall[category].second + test2.recall[category].second, 60)
+        << category;
+  }
+  EXPECT_GE(train.benign + test.benign + test2.benign, 400);
+}
+
+TEST(SafetyCorpus, TrainingAndFirstHeldOutMeetTheBar) {
+  auto policy = shipped_policy();
+  ASSERT_TRUE(policy);
+  for (const char* file : {"train.tsv", "heldout.tsv"}) {
+    auto scores = score(*policy, file, true);
+    for (const char* category : kCategories) EXPECT_GE(scores.recall_of(category), 0.95) << file << " " << category;
+    EXPECT_LE(scores.false_positive_rate(), 0.03) << file;
+  }
+}
+
+// heldout2.tsv was written after the first held-out run and never tuned on: it is the
+// honest measure. It does not reach the 0.95 bar (docs/safety.md gives the numbers);
+// this test guards against getting worse and keeps false positives under the bar.
+TEST(SafetyCorpus, UntunedHeldOutDoesNotRegress) {
+  auto policy = shipped_policy();
+  ASSERT_TRUE(policy);
+  auto scores = score(*policy, "heldout2.tsv", true);
+  for (const char* category : kCategories) EXPECT_GE(scores.recall_of(category), 0.70) << category;
+  EXPECT_LE(scores.false_positive_rate(), 0.03);
+}
+
+TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
+  auto policy = shipped_policy();
+  ASSERT_TRUE(policy);
+  auto scores = score(*policy, "reflective_prose.txt", false);
+  EXPECT_GE(scores.benign, 300);
+  EXPECT_LE(scores.false_positive_rate(), 0.01);
+}
+
+}  // namespace
+}  // namespace trellis::engine
