@@ -3,6 +3,7 @@
 #include <typeinfo>
 
 #include "log.hpp"
+#include "safety_events.hpp"
 #include "session_token.hpp"
 #include "trellis/engine/compile.hpp"
 
@@ -254,7 +255,9 @@ void ChatConnection::on_turn(std::int64_t seq, const protocol::ClientMessage& me
       send_error(protocol::ErrorCode::UnknownFlow, "there is no flow with id '" + log::sanitise(start->flow) + "'", seq);
       return do_read();
     }
-    result = engine::step(*flow, engine::new_session(*flow), engine::StartEvent{});
+    auto fresh = engine::new_session(*flow);
+    fresh.region = context_.config.safety_region;
+    result = engine::step(*flow, *context_.safety, fresh, engine::StartEvent{});
   } else {
     if (!state_ || !flow_) {
       send_error(protocol::ErrorCode::NoActiveFlow, "no flow is running; send {\"type\":\"start\",\"flow\":ID} first", seq);
@@ -263,13 +266,26 @@ void ChatConnection::on_turn(std::int64_t seq, const protocol::ClientMessage& me
     engine::Event event = std::holds_alternative<protocol::Input>(message)
                               ? protocol::to_event(std::get<protocol::Input>(message))
                               : protocol::to_event(std::get<protocol::Command>(message));
-    result = engine::step(*flow_, *state_, event);
+    result = engine::step(*flow_, *context_.safety, *state_, event);
     if (result.outcome == engine::Outcome::UnknownChoice) {
       send_error(protocol::ErrorCode::BadChoice, "that choice is not offered by the current question", seq);
       return do_read();
     }
+    const auto* typed = std::get_if<engine::TextEvent>(&event);
+    report_new_safety_event(result, *flow_, typed ? &typed->text : nullptr);
   }
   commit(seq, std::move(result), std::move(flow), began);
+}
+
+void ChatConnection::report_new_safety_event(const engine::StepResult& result, const engine::Flow& flow,
+                                             const std::string* text) {
+  if (result.outcome != engine::Outcome::Safety) return;
+  for (const auto& output : result.outputs) {
+    const auto* safety = std::get_if<engine::SafetyOutput>(&output);
+    // Only a fresh detection is an event; choosing "talk" or "continue" is not.
+    if (safety == nullptr || result.matched != "safety:" + safety->category) continue;
+    report_safety_event(context_, session_id_, safety->category, flow.info.id, safety->node, text);
+  }
 }
 
 void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::shared_ptr<const engine::Flow> flow,
@@ -289,13 +305,23 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
   auto committing = std::chrono::steady_clock::now();
   auto state = std::make_shared<engine::SessionState>(std::move(result.state));
   auto outputs = std::make_shared<std::vector<StoredOutput>>(turn.outputs);
-  context_.store.commit_turn(std::move(turn), [self = shared_from_this(), seq, state, outputs, flow, began, committing, outcome](StoreResult<void> committed) {
+  // The safety response must reach the person even when the store is down: keep
+  // it ready to send without an id (it is not durable, so it must not take one).
+  auto emergency = std::make_shared<std::vector<std::string>>();
+  for (const auto& output : result.outputs) {
+    if (!std::holds_alternative<engine::SafetyOutput>(output)) continue;
+    auto frame = nlohmann::json::parse(protocol::output_frames({output}, 0, seq).front());
+    frame.erase("id");
+    emergency->push_back(frame.dump());
+  }
+  context_.store.commit_turn(std::move(turn), [self = shared_from_this(), seq, state, outputs, emergency, flow, began, committing, outcome](StoreResult<void> committed) {
     self->context_.metrics.commit_seconds.observe(seconds_since(committing));
-    self->post([self, committed = std::move(committed), seq, state, outputs, flow, began, outcome] {
+    self->post([self, committed = std::move(committed), seq, state, outputs, emergency, flow, began, outcome] {
       self->busy_ = false;
       if (!committed) {
         // Nothing was applied: the same seq can be sent again.
         log::error("commit_failed", {{"session", self->session_id_}, {"seq", seq}});
+        for (auto& frame : *emergency) self->send(std::move(frame));
         self->send_error(protocol::ErrorCode::Internal, "could not save this turn; please send it again", seq);
         return self->turn_done();
       }

@@ -51,6 +51,7 @@ class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
   void commit(std::int64_t seq, engine::StepResult result, std::shared_ptr<const engine::Flow> flow,
               std::chrono::steady_clock::time_point began);
   void turn_done();  // the frame in hand is handled: read the next, or close
+  void report_new_safety_event(const engine::StepResult& result, const engine::Flow& flow, const std::string* text);
 
   void send(std::string frame);
   void send_error(protocol::ErrorCode code, std::string message, std::optional<std::int64_t> seq = {});

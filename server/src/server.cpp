@@ -26,6 +26,17 @@ tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig c
     return tl::make_unexpected(report);
   }
   if (flow_set.by_id.empty()) return tl::make_unexpected("no flows found in " + config.dialogs.string());
+  auto policy_file = engine_io::find_safety_policy(config.dialogs);
+  if (!policy_file) {
+    return tl::make_unexpected("no safety policy found: the server needs " +
+                               (config.dialogs / engine_io::kSafetyPolicyPath).string() + " (see docs/safety.md)");
+  }
+  auto policy = engine_io::load_safety_policy(*policy_file);
+  if (!policy) {
+    std::string report = "the safety policy has errors:\n";
+    for (const auto& diagnostic : policy.error()) report += engine::format(diagnostic) + "\n";
+    return tl::make_unexpected(report);
+  }
   std::vector<FlowCatalog::Source> sources;
   for (const auto& [id, flow] : flow_set.by_id) {
     sources.push_back({flow, engine_io::read_file(flow_set.file_by_id.at(id))});
@@ -48,6 +59,7 @@ tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig c
     if (!result) return tl::make_unexpected("cannot save flow versions: " + result.error().message);
   }
   server->context_ = std::make_unique<ServerContext>(std::move(config), *server->flows_, *server->store_);
+  server->context_->safety = std::move(*policy);
   const auto& settings = server->context_->config;
   if (!settings.alert_webhook_url.empty()) {
     AlertWebhook::Options alert_options;

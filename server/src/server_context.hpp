@@ -7,6 +7,7 @@
 #include "metrics.hpp"
 #include "session_hub.hpp"
 #include "session_store.hpp"
+#include "trellis/engine/safety.hpp"
 
 namespace trellis::server {
 
@@ -21,6 +22,9 @@ struct ServerContext {
   ConnectionLimiter limiter;
   std::atomic<bool> stopping{false};
   AlertWebhook* alerts = nullptr;  // owned by Server; null when alert_webhook_url is empty
+  // The deployment's safety policy: every turn is checked against it (a server
+  // without one does not start).
+  std::shared_ptr<const engine::SafetyPolicy> safety;
 
   ServerContext(ServerConfig c, FlowCatalog& f, SessionStore& s)
       : config(std::move(c)), flows(f), store(s),
