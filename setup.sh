@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for Trellis and then runs it or tests it.
 #
-#   sudo ./setup.sh          install, build Release into build/, start `trellis chat braving`
+#   sudo ./setup.sh          install, build Release into build/, start `trellis serve` on http://127.0.0.1:8080/
 #   sudo ./setup.sh test     install, build with -Werror into build-test/, run ctest,
 #                            then build and briefly run the libFuzzer targets in build-fuzz/
 #
@@ -93,8 +93,9 @@ build() {
 run_main() {
   configure build -DCMAKE_BUILD_TYPE=Release
   build build
-  say "starting: trellis chat braving"
-  exec "$ROOT/build/trellis" chat braving
+  say "starting: trellis serve (SQLite in data/trellis.db; Ctrl-C stops it)"
+  say "in another terminal, talk to it: ./build/trellis connect ws://127.0.0.1:8080/ws --flow braving"
+  exec "$ROOT/build/trellis" serve
 }
 
 run_fuzzers() {
