@@ -37,7 +37,7 @@ struct Options {
   int threads = 1;
   int frames = 3;      // frames per answered turn
   int bytes = 200;     // bytes per frame
-  bool no_delay = false;
+  bool no_delay = true;  // as trellis serve: TCP_NODELAY on every accepted socket
 };
 
 // Reads the HTTP upgrade request, as trellis serve's HttpSession does, then
@@ -148,11 +148,11 @@ int main(int argc, char** argv) {
     else if (a == "--threads") options.threads = value();
     else if (a == "--frames") options.frames = value();
     else if (a == "--bytes") options.bytes = value();
-    else if (a == "--no-delay") options.no_delay = true;
+    else if (a == "--nagle") options.no_delay = false;
     else {
       std::fprintf(stderr,
                    "usage: trellis_echo_server [--port P (8090)] [--threads T (1)] [--frames K (3)] "
-                   "[--bytes B (200)] [--no-delay]\n");
+                   "[--bytes B (200)] [--nagle]\n");
       return a == "--help" ? 0 : 2;
     }
   }
