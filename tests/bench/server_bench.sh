@@ -13,7 +13,7 @@
 # threads) over the measured window, divided by the turns measured in it.
 # Memory per idle session is (VmRSS after all sessions connected and said hello
 # - VmRSS before) / sessions. All traffic is on 127.0.0.1; every run is bounded.
-# Takes about 4 minutes with the defaults. Prints a Markdown table at the end and
+# Takes about 3 minutes with the defaults. Prints a Markdown table at the end and
 # leaves every JSON result in $OUT (default: a fresh temporary folder).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,6 +24,9 @@ SERVER_CORE="${SERVER_CORE:-0}"
 GEN_CORE="${GEN_CORE:-1}"
 IDLE_SESSIONS="${IDLE_SESSIONS:-10000}"
 ONLY="${ONLY:-}"
+# Fixed offered loads for 1000 sessions, in turns per second per session. 10 is
+# the target's; 2 shows the latency below saturation.
+FIXED_RATES="${FIXED_RATES:-10 2}"
 TRELLIS_PORT="${TRELLIS_PORT:-18080}"
 ECHO_PORT="${ECHO_PORT:-18090}"
 OUT="${OUT:-$(mktemp -d /tmp/trellis-server-bench.XXXXXX)}"
@@ -128,9 +131,11 @@ if [[ "$ONLY" != echo ]]; then
     load "trellis-$n" "$TRELLIS_PORT" --sessions "$n" --duration "$DURATION"
     stop_server
   done
-  start_trellis "$OUT/server-trellis-rate.log"
-  load "trellis-1000-at-10" "$TRELLIS_PORT" --sessions 1000 --rate 10 --duration "$DURATION"
-  stop_server
+  for r in $FIXED_RATES; do
+    start_trellis "$OUT/server-trellis-rate-$r.log"
+    load "trellis-1000-at-$r" "$TRELLIS_PORT" --sessions 1000 --rate "$r" --duration "$DURATION"
+    stop_server
+  done
   # The same 100-session run with the log thrown away, to see what logging costs.
   start_trellis /dev/null
   load "trellis-100-nolog" "$TRELLIS_PORT" --sessions 100 --duration "$DURATION"
@@ -156,17 +161,20 @@ if [[ "$ONLY" != trellis ]]; then
     load "echo-$n" "$ECHO_PORT" --frames-per-turn "$frames" --sessions "$n" --duration "$DURATION"
     stop_server
   done
-  start_echo "$frames" "$bytes"
-  load "echo-1000-at-10" "$ECHO_PORT" --frames-per-turn "$frames" --sessions 1000 --rate 10 --duration "$DURATION"
-  stop_server
+  for r in $FIXED_RATES; do
+    start_echo "$frames" "$bytes"
+    load "echo-1000-at-$r" "$ECHO_PORT" --frames-per-turn "$frames" --sessions 1000 --rate "$r" --duration "$DURATION"
+    stop_server
+  done
   start_echo "$frames" "$bytes"
   idle "echo-idle" "$ECHO_PORT" --frames-per-turn "$frames" --sessions "$IDLE_SESSIONS"
   stop_server
 fi
 
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "$FIXED_RATES" <<'PY'
 import json, os, sys
 out = sys.argv[1]
+rates = sys.argv[2].split()
 def get(name):
     p = os.path.join(out, name + ".json")
     try:
@@ -174,10 +182,10 @@ def get(name):
     except Exception:
         return None
 print()
-print("| run | sessions | offered | turns/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/turn | server CPU % | frames/turn | errors |")
-print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-rows = ["trellis-1", "trellis-100", "trellis-1000", "trellis-1000-at-10", "trellis-100-nolog",
-        "echo-1", "echo-100", "echo-1000", "echo-1000-at-10"]
+print("| run | sessions | offered | turns/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/turn | server CPU % | generator CPU µs/turn | frames/turn | errors |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+rows = (["trellis-1", "trellis-100", "trellis-1000"] + [f"trellis-1000-at-{r}" for r in rates] + ["trellis-100-nolog"] +
+        ["echo-1", "echo-100", "echo-1000"] + [f"echo-1000-at-{r}" for r in rates])
 for name in rows:
     d = get(name)
     if not d:
@@ -185,6 +193,7 @@ for name in rows:
     offered = "max" if not d["rate_per_session"] else f'{d["rate_per_session"]:g}/s each'
     print(f'| {name} | {d["sessions"]} | {offered} | {d["turns_per_s"]:.0f} | {d["p50_ms"]:.2f} | {d["p99_ms"]:.2f} | '
           f'{d["p999_ms"]:.2f} | {d.get("server_cpu_us_per_turn", 0):.0f} | {d.get("server_cpu_percent", 0):.0f} | '
+          f'{d.get("loadgen_cpu_us_per_turn", 0):.0f} | '
           f'{d["frames_per_turn"]:.2f} | {d["errors"]} |')
 t, e = get("trellis-100"), get("echo-100")
 if t and e and e["turns_per_s"]:
