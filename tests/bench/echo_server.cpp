@@ -35,8 +35,10 @@ namespace {
 struct Options {
   std::uint16_t port = 8090;
   int threads = 1;
-  int frames = 3;      // frames per answered turn
-  int bytes = 200;     // bytes per frame
+  // Defaults: a braving turn of trellis serve averages 3.64 frames of 168 bytes
+  // (trellis_loadgen, 100 sessions; docs/performance.md).
+  int frames = 4;      // frames per answered turn
+  int bytes = 168;     // bytes per frame
   bool no_delay = true;  // as trellis serve: TCP_NODELAY on every accepted socket
 };
 
@@ -151,8 +153,8 @@ int main(int argc, char** argv) {
     else if (a == "--nagle") options.no_delay = false;
     else {
       std::fprintf(stderr,
-                   "usage: trellis_echo_server [--port P (8090)] [--threads T (1)] [--frames K (3)] "
-                   "[--bytes B (200)] [--nagle]\n");
+                   "usage: trellis_echo_server [--port P (8090)] [--threads T (1)] [--frames K (4)] "
+                   "[--bytes B (168)] [--nagle]\n");
       return a == "--help" ? 0 : 2;
     }
   }

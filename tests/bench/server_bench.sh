@@ -148,7 +148,7 @@ fi
 if [[ "$ONLY" != trellis ]]; then
   # The echo server answers each turn with as many frames, of the same average
   # size, as trellis serve sent in the 100-session run.
-  frames=3 bytes=200
+  frames=4 bytes=168
   if [[ -f "$OUT/trellis-100.json" ]]; then
     f=$(field "$OUT/trellis-100.json" frames_per_turn)
     b=$(field "$OUT/trellis-100.json" bytes_per_frame)
