@@ -204,9 +204,14 @@ struct OutputFrame {
   void operator()(const engine::PromptOutput& prompt) {
     frame["type"] = "prompt";
     frame["input"] = engine::to_string(prompt.input);
-    frame["choices"] = ordered_json::array();
+    // Built in place: nlohmann's initializer-list constructor copies every
+    // element and was a tenth of a turn's CPU time (docs/performance.md).
+    auto& choices = frame["choices"] = ordered_json::array();
+    choices.get_ref<ordered_json::array_t&>().reserve(prompt.choices.size());
     for (const auto& choice : prompt.choices) {
-      frame["choices"].push_back({{"id", choice.id}, {"label", choice.label}});
+      ordered_json& item = choices.emplace_back(ordered_json::value_t::object);
+      item["id"] = choice.id;
+      item["label"] = choice.label;
     }
     if (prompt.min) frame["min"] = *prompt.min;
     if (prompt.max) frame["max"] = *prompt.max;
@@ -339,7 +344,10 @@ std::vector<std::string> output_frames(const std::vector<engine::Output>& output
   std::int64_t id = first_id;
   for (const auto& output : outputs) {
     // "type" is set by the visitor; insert it first so every frame reads type, id, seq, ...
-    OutputFrame builder{ordered_json{{"type", nullptr}, {"id", id++}, {"seq", seq}}};
+    OutputFrame builder{ordered_json(ordered_json::value_t::object)};
+    builder.frame["type"] = nullptr;
+    builder.frame["id"] = id++;
+    builder.frame["seq"] = seq;
     std::visit(builder, output);
     frames.push_back(dump(builder.frame));
   }

@@ -137,7 +137,15 @@ void Server::do_accept() {
 
 void Server::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-  if (!ec) std::make_shared<HttpSession>(std::move(socket), *context_)->run();
+  if (!ec) {
+    // A turn is several small frames written one after another. With Nagle's
+    // algorithm on, every frame after the first waits for the client's
+    // (delayed) ACK of the one before: 40 ms each on Linux. See
+    // docs/performance.md.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<HttpSession>(std::move(socket), *context_)->run();
+  }
   do_accept();
 }
 

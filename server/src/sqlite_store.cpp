@@ -138,6 +138,15 @@ class Database {
     return {};
   }
 
+  // Like exec(), for a statement run for every job (SAVEPOINT, RELEASE): kept
+  // prepared, since parsing it each time cost more than running it.
+  StoreResult<void> exec_cached(const char* sql) {
+    auto stmt = statement(sql);
+    if (!stmt) return tl::unexpected(stmt.error());
+    if (sqlite3_step(stmt->get()) != SQLITE_DONE) return tl::unexpected(error(sql));
+    return {};
+  }
+
   // The single integer or text a PRAGMA or count(*) answers.
   StoreResult<std::string> query_text(const char* sql) {
     auto stmt = statement(sql);
@@ -241,7 +250,7 @@ StoreResult<std::unique_ptr<Database>> open_database(const std::filesystem::path
 // trace while the batch's other jobs stay.
 template <typename T, typename Work>
 StoreResult<T> in_savepoint(Database& db, Work& work) {
-  TRY(begun, db.exec("SAVEPOINT job"));
+  TRY(begun, db.exec_cached("SAVEPOINT job"));
   StoreResult<T> result = work(db);
   // An I/O error can make SQLite roll back the whole transaction on its own;
   // then there is no savepoint left, and run_batch fails the batch.
@@ -249,7 +258,7 @@ StoreResult<T> in_savepoint(Database& db, Work& work) {
     // Releasing now would keep half of this job: drop the whole batch instead.
     (void)db.exec("ROLLBACK");
   }
-  if (db.in_transaction()) (void)db.exec("RELEASE job");
+  if (db.in_transaction()) (void)db.exec_cached("RELEASE job");
   return result;
 }
 
