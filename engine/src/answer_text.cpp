@@ -16,9 +16,10 @@ struct Fold {
   std::string_view to;
 };
 constexpr std::array kFolds{
-    Fold{"\xE2\x80\x98", "'"}, Fold{"\xE2\x80\x99", "'"}, Fold{"\xE2\x80\x9C", "\""},
-    Fold{"\xE2\x80\x9D", "\""}, Fold{"\xE2\x80\xA6", "..."}, Fold{"\xC2\xA0", " "},
-    Fold{"\xE2\x80\x93", "-"}, Fold{"\xE2\x80\x94", "-"},
+    Fold{"\xE2\x80\x98", "'"}, Fold{"\xE2\x80\x99", "'"}, Fold{"\xE2\x80\x9A", "'"},
+    Fold{"\xE2\x80\x9B", "'"}, Fold{"\xE2\x80\x9C", "\""}, Fold{"\xE2\x80\x9D", "\""},
+    Fold{"\xE2\x80\x9E", "\""}, Fold{"\xE2\x80\x9F", "\""}, Fold{"\xE2\x80\xA6", "..."},
+    Fold{"\xC2\xA0", " "}, Fold{"\xE2\x80\x93", "-"}, Fold{"\xE2\x80\x94", "-"},
 };
 
 constexpr std::array<std::string_view, 21> kNumberWords{

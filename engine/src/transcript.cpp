@@ -1,5 +1,7 @@
 #include "trellis/engine/transcript.hpp"
 
+#include "answer_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -132,43 +134,10 @@ tl::expected<EndSpec, std::string> parse_end(std::string_view text) {
 
 // --- Loose matching ---------------------------------------------------------
 
-// Lower-cases ASCII, folds runs of whitespace to one space, trims, and turns
-// typographic quotes, apostrophes and the ellipsis into their ASCII forms, so
-// that an author typing on a plain keyboard can match what a flow says.
-std::string normalise_loosely(std::string_view text) {
-  static const std::array<std::pair<std::string_view, std::string_view>, 10> kTypographic{{
-      {"\u2018", "'"}, {"\u2019", "'"}, {"\u201A", "'"}, {"\u201B", "'"},
-      {"\u201C", "\""}, {"\u201D", "\""}, {"\u201E", "\""}, {"\u201F", "\""},
-      {"\u2026", "..."}, {"\u00A0", " "},
-  }};
-  std::string ascii;
-  ascii.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    bool replaced = false;
-    for (const auto& [from, to] : kTypographic) {
-      if (text.substr(i, from.size()) == from) {
-        ascii += to;
-        i += from.size();
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) ascii += text[i++];
-  }
-  std::string out;
-  out.reserve(ascii.size());
-  bool pending_space = false;
-  for (char c : ascii) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
+// Loose matching reads text the way typed answers are read: lower-cased, spacing
+// folded, typographic quotes and the ellipsis in ASCII, so that an author typing on
+// a plain keyboard can match what a flow says.
+std::string normalise_loosely(std::string_view text) { return detail::normalise_answer(text); }
 
 bool json_equal(const nlohmann::json& expected, const nlohmann::json& actual) {
   if (expected.is_number() && actual.is_number()) {
