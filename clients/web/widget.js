@@ -4,7 +4,7 @@
 
   var STRINGS = {
     title: 'Reflection companion',
-    launcher: 'Talk it through',
+    launcher: 'Take a moment',
     close: 'Close',
     connecting: 'Connecting…',
     connected: 'Connected',
@@ -103,6 +103,7 @@
     'textarea,input{flex:1 1 auto;min-width:0;font:inherit;color:var(--t-fg);background:var(--t-bg);border:1px solid var(--t-border);border-radius:8px;padding:.4rem .55rem}',
     'textarea{resize:vertical;min-height:2.6rem}',
     '.send{border:0;background:var(--t-accent);color:var(--t-on-accent);border-radius:8px;padding:.45rem .9rem;font-weight:600}',
+    '.confirm[hidden]{display:none}.bars+dl{margin-top:.5rem}',
     '.confirm{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;padding:.5rem .8rem;border-bottom:1px solid var(--t-border);font-size:.9rem}'
   ].join('\n');
 
@@ -270,6 +271,12 @@
       if (this.pending && this.pending.seq <= this.lastSeq) this.pending = null; // applied; its outputs are re-sent
       if (this.pending && this.pending.seq !== this.lastSeq + 1) this.pending = null;
       if (this.pending) this.send(this.pending.frame);
+      // After a reload the whole conversation is re-sent: wait for it before offering anything.
+      if (f.resumed && this.lastSeq > 0 && this.lastSeen === 0 && !this.queue.length) {
+        var self = this;
+        this.awaitReplay = true;
+        setTimeout(function () { if (self.awaitReplay) { self.awaitReplay = false; self.renderComposer(); } }, 2000);
+      }
       else if (!f.resumed) { this.answers = {}; if (this.opts.flow && !this.started) this.start(this.opts.flow, false); }
       else if (this.lastSeq === 0 && this.opts.flow && !this.started) this.start(this.opts.flow, false);
       this.save();
@@ -284,6 +291,7 @@
       if (f.seq > this.lastSeq) this.lastSeq = f.seq;
       if (this.pending && f.seq >= this.pending.seq) { this.pending = null; this.retries = 0; }
     }
+    this.awaitReplay = false;
     this.queue.push(f);
     this.pump();
   };
@@ -499,7 +507,7 @@
 
   Widget.prototype.renderComposer = function (restoreText) {
     var self = this, S = this.S, c = this.composer, o = this.open;
-    if (this.pumping) return;
+    if (this.pumping || this.awaitReplay) return;
     var hadFocus = this.root.activeElement && c.contains(this.root.activeElement);
     c.textContent = '';
     var first = null;

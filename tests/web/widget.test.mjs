@@ -231,8 +231,8 @@ test('keyboard only: the BRAVING check-in in the floating launcher', async () =>
     while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
     return a ? (a.textContent || a.tagName).trim() : '';
   });
-  for (let i = 0; i < 5 && (await focused()) !== 'Talk it through'; i++) await page.keyboard.press('Tab');
-  assert.equal(await focused(), 'Talk it through');
+  for (let i = 0; i < 5 && (await focused()) !== 'Take a moment'; i++) await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'Take a moment');
   await page.keyboard.press('Enter');
   await settled(page);
   assert.equal(await focused(), 'Yes');
@@ -251,7 +251,7 @@ test('keyboard only: the BRAVING check-in in the floating launcher', async () =>
   await shot(page, 'bubble-open', true);
   await page.keyboard.press('Escape');
   assert.equal(await page.locator(`${W} .panel`).isVisible(), false);
-  assert.equal(await focused(), 'Talk it through');
+  assert.equal(await focused(), 'Take a moment');
   await page.context().close();
 });
 
