@@ -92,7 +92,7 @@
     '.bar{height:.8rem;background:var(--t-bot-bg);border-radius:4px;overflow:hidden}.bar i{display:block;height:100%;background:var(--t-accent)}',
     'dl{margin:0}dt{font-weight:600;font-size:.9rem}dd{margin:0 0 .4rem}',
     '.composer{border-top:1px solid var(--t-border);padding:.6rem .8rem;display:flex;flex-direction:column;gap:.5rem}',
-    '.composer:empty{display:none}',
+    '.composer{min-height:3.2rem}.composer:focus{outline:none}',
     '.choices{display:flex;flex-wrap:wrap;gap:.4rem}',
     '.choice{border:2px solid var(--t-accent);background:var(--t-bg);color:var(--t-accent);border-radius:999px;padding:.35rem .8rem;font-weight:600}',
     '.choice:hover{background:var(--t-bot-bg)}',
@@ -302,6 +302,7 @@
     switch (f.code) {
       case 'session_not_found':
         this.session = null; this.answers = {}; this.pending = null; this.lastSeen = 0; this.shownId = 0;
+        this.open = null; this.active = false; this.started = false; this.userShown = {};
         this.clearLog(); this.note(this.S.expired); this.save();
         if (this.ws) this.ws.send(JSON.stringify({ type: 'hello', client: 'web/1.0' }));
         return;
@@ -382,7 +383,7 @@
     if (ws && ws.readyState === 1 && this.welcomed) { this.forgetting = true; ws.send(JSON.stringify({ type: 'forget' })); }
     else if (ws) { ws.onclose = null; ws.close(); this.ws = null; this.forgetting = false; }
     this.session = null; this.answers = {}; this.pending = null; this.lastSeen = 0; this.lastSeq = 0; this.shownId = 0;
-    this.queue = []; this.open = null; this.started = false; this.userShown = {};
+    this.queue = []; this.open = null; this.started = false; this.active = false; this.userShown = {};
     try { this.storage.removeItem(this.key); } catch (e) {}
     this.clearLog();
     this.note(this.S.forgotten);
@@ -412,7 +413,13 @@
     this.pumping = true;
     (function next() {
       var f = self.queue.shift();
-      if (!f) { self.pumping = false; self.renderComposer(); return; }
+      if (!f) {
+        // The rest of the turn's frames may still be on their way: settle a moment before offering controls.
+        self.pumping = false;
+        clearTimeout(self.settleTimer);
+        self.settleTimer = setTimeout(function () { if (!self.pumping) self.renderComposer(); }, 60);
+        return;
+      }
       var done = self.renderFrame(f);
       if (done && done.then) done.then(next); else next();
     })();
@@ -425,10 +432,11 @@
       this.bubble('user', this.answers[f.seq]);
     }
     var mark = function () { if (typeof f.id === 'number' && f.id > self.shownId) { self.shownId = f.id; self.save(); } };
+    if (f.type !== 'end' && f.type !== 'pause') this.active = true;
     if (f.type === 'message') this.bubble('bot', String(f.text || '')).setAttribute('data-id', f.id != null ? f.id : '');
     else if (f.type === 'prompt') this.open = f;
     else if (f.type === 'safety') { if (f.id == null) this.sawUnstoredSafety = f.seq; this.safetyCard(f); this.open = f; }
-    else if (f.type === 'end') { this.open = null; this.summary(f); }
+    else if (f.type === 'end') { this.open = null; this.active = false; this.summary(f); }
     else if (f.type === 'pause') {
       var replay = typeof f.id === 'number' && f.id <= this.shownId;
       if (replay || !(f.ms > 0)) return mark();
@@ -516,7 +524,8 @@
       c.append(first);
     } else if (this.pending) {
       // waiting for the turn's outputs: nothing to press
-    } else if (o && (o.type === 'prompt' || o.type === 'safety')) {
+    } else if ((o && (o.type === 'prompt' || o.type === 'safety')) || (this.active && this.welcomed)) {
+      o = o || { type: 'prompt', input: 'text', choices: [], commands: [] }; // a flow runs with no prompt open: typed words still reach it
       var kind = o.type === 'safety' ? 'choice' : o.input;
       var choices = o.choices || [];
       if (kind === 'scale' && choices.length) {
