@@ -71,7 +71,7 @@
     'button{font:inherit;color:inherit;cursor:pointer}',
     ':focus-visible{outline:3px solid var(--t-focus);outline-offset:2px}',
     '.ghost{background:none;border:1px solid var(--t-border);border-radius:6px;padding:.2rem .5rem;font-size:.85rem;color:var(--t-fg)}',
-    '.log{flex:1 1 auto;overflow-y:auto;padding:.8rem;display:flex;flex-direction:column;gap:.5rem}',
+    '.log{position:relative;flex:1 1 auto;min-height:6rem;overflow-y:auto;padding:.8rem;display:flex;flex-direction:column;gap:.5rem}',
     '.row{display:flex;gap:.5rem;align-items:flex-end}',
     '.avatar{flex:none;width:1.8rem;height:1.8rem;border-radius:50%;background:var(--trellis-avatar,var(--t-accent));background-size:cover}',
     '.msg{max-width:85%;padding:.5rem .75rem;border-radius:var(--t-radius);white-space:pre-wrap;overflow-wrap:anywhere}',
@@ -92,7 +92,7 @@
     '.bar{height:.8rem;background:var(--t-bot-bg);border-radius:4px;overflow:hidden}.bar i{display:block;height:100%;background:var(--t-accent)}',
     'dl{margin:0}dt{font-weight:600;font-size:.9rem}dd{margin:0 0 .4rem}',
     '.composer{border-top:1px solid var(--t-border);padding:.6rem .8rem;display:flex;flex-direction:column;gap:.5rem}',
-    '.composer{min-height:3.2rem}.composer:focus{outline:none}',
+    '.composer{flex:none;min-height:3.2rem;max-height:60%;overflow-y:auto}.composer:focus{outline:none}',
     '.choices{display:flex;flex-wrap:wrap;gap:.4rem}',
     '.choice{border:2px solid var(--t-accent);background:var(--t-bg);color:var(--t-accent);border-radius:999px;padding:.35rem .8rem;font-weight:600}',
     '.choice:hover{background:var(--t-bot-bg)}',
@@ -481,7 +481,7 @@
     var card = el('section', { 'class': 'safety', 'data-kind': 'safety', 'data-id': f.id != null ? f.id : '', 'aria-labelledby': id }, [
       el('h3', { id: id, text: S.safetyTitle }), el('p', { text: String(f.text || '') }), list]);
     this.log.append(card);
-    this.scroll();
+    this.log.scrollTop = card.offsetTop - 8; // the card's top, resources first, rather than its end
   };
 
   Widget.prototype.summary = function (f) {

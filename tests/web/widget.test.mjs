@@ -308,10 +308,12 @@ test('forget this conversation clears it here and on the server', async () => {
   const token = JSON.parse(await page.evaluate((k) => sessionStorage.getItem(k), key)).session;
   await page.locator(W).getByRole('button', { name: 'Forget this conversation' }).click();
   await page.locator(W).getByRole('button', { name: 'Delete it' }).click();
+  const fresh = () => page.wire.some((f) => f.type === 'welcome' && f.session !== token && !f.resumed);
+  for (let i = 0; i < 100 && !fresh(); i++) await page.waitForTimeout(100);
+  assert.ok(fresh(), 'a new session was created');
   await page.waitForFunction(() => document.querySelector('.trellis-widget').dataset.state === 'connected');
   await settled(page);
   assert.equal(await page.locator(`${W} .log [data-kind=message]`).count(), 0);
-  assert.ok(page.wire.some((f) => f.type === 'welcome' && f.session !== token && !f.resumed));
   const stored = await page.evaluate((k) => sessionStorage.getItem(k), key);
   assert.ok(!stored || !stored.includes(token));
   await page.context().close();
@@ -331,7 +333,8 @@ test('a second tab takes the session over; the first offers "continue here"', as
   await settled(second);
   await first.waitForFunction(() => document.querySelector('.trellis-widget').dataset.state === 'superseded');
   await press(first, 'Continue here');
-  await settled(first);
-  assert.equal(await first.locator(W).getAttribute('data-state'), 'connected');
+  await first.waitForFunction(() => document.querySelector('.trellis-widget').dataset.state === 'connected');
+  await first.locator(`${W} .composer .scale .choice`).first().waitFor();
+  await second.waitForFunction(() => document.querySelector('.trellis-widget').dataset.state === 'superseded');
   await context.close();
 });
