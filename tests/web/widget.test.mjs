@@ -61,7 +61,8 @@ async function lastMessage(page) { const all = await messages(page); return all[
 async function shot(page, name, docs) {
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file });
-  if (docs) { mkdirSync(DOCS_IMG, { recursive: true }); copyFileSync(file, path.join(DOCS_IMG, `${name}.png`)); }
+  // docs/img/ is refreshed only on request, so that a test run leaves the work tree clean.
+  if (docs && process.env.TRELLIS_DOCS_IMG === '1') { mkdirSync(DOCS_IMG, { recursive: true }); copyFileSync(file, path.join(DOCS_IMG, `${name}.png`)); }
 }
 
 // Every message, safety and end frame that came over the wire is on the page exactly once.
