@@ -2,7 +2,8 @@
 # Sets up a Debian 12 machine for Trellis and then runs it or tests it.
 #
 #   sudo ./setup.sh          install, build Release into build/, start `trellis serve` on http://127.0.0.1:8080/
-#   sudo ./setup.sh test     install, build with -Werror into build-test/, run ctest,
+#   sudo ./setup.sh test     install, build with -Werror into build-test/, run ctest, run the browser
+#                            tests of the web widget (tests/web/run.sh: headless Debian chromium),
 #                            then build and briefly run the libFuzzer targets in build-fuzz/
 #
 # Safe to run again: packages already present are not touched, and builds are incremental.
@@ -12,7 +13,7 @@ MODE="${1:-run}"
 case "$MODE" in
   run | test) ;;
   -h | --help | help)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
@@ -42,6 +43,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   libsqlite3-dev libssl-dev libboost1.74-dev libboost-system1.74-dev
 )
+# The browser tests (tests/web/) need Node.js 20+ and npm; use the machine's own when it has one.
+command -v node >/dev/null || PACKAGES+=(nodejs npm)
 
 is_installed() {
   # "ii " = wanted and fully installed; anything else (absent, config-files only,
@@ -159,6 +162,8 @@ run_tests() {
   build build-test
   say "ctest"
   ctest --test-dir build-test --output-on-failure --no-tests=error -j "$JOBS"
+  say "browser tests (tests/web)"
+  bash "$ROOT/tests/web/run.sh" "$ROOT/build-test/trellis"
   run_fuzzers
 }
 
