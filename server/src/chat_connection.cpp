@@ -335,8 +335,10 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
       double seconds = seconds_since(began);
       self->context_.metrics.turn_seconds.observe(seconds);
       self->context_.metrics.turns_by_flow.add(flow->info.id);
-      log::info("turn", {{"session", self->session_id_}, {"seq", seq}, {"flow", flow->info.id},
-                         {"outcome", std::string(outcome)}, {"us", static_cast<long long>(seconds * 1e6)}});
+      if (log::enabled(log::Level::Debug)) {
+        log::debug("turn", {{"session", self->session_id_}, {"seq", seq}, {"flow", flow->info.id},
+                            {"outcome", std::string(outcome)}, {"us", static_cast<long long>(seconds * 1e6)}});
+      }
       self->turn_done();
     });
   });
