@@ -491,16 +491,19 @@ bool SqliteStore::is_reachable() {
 
 template <typename T, typename Work>
 void SqliteStore::submit(bool writes, StoreCallback<T> done, Work work) {
+  // One callback shared by the reply and the failure path: copying it would copy
+  // everything it captured (for a turn: the connection, its state and frames).
+  auto shared_done = std::make_shared<StoreCallback<T>>(std::move(done));
   Job job;
   job.writes = writes;
-  job.run = [writes, work = std::move(work), done](Database& db) mutable -> Reply {
+  job.run = [writes, work = std::move(work), shared_done](Database& db) mutable -> Reply {
     StoreResult<T> result = writes ? in_savepoint<T>(db, work) : work(db);
-    return [result = std::move(result), done = std::move(done)](const StoreError* batch_error) {
-      if (batch_error) return done(tl::unexpected(*batch_error));
-      done(result);
+    return [result = std::move(result), shared_done = std::move(shared_done)](const StoreError* batch_error) mutable {
+      if (batch_error) return (*shared_done)(tl::unexpected(*batch_error));
+      (*shared_done)(std::move(result));
     };
   };
-  job.fail = [done](const StoreError& error) { done(tl::unexpected(error)); };
+  job.fail = [shared_done](const StoreError& error) { (*shared_done)(tl::unexpected(error)); };
   {
     std::lock_guard lock(mutex_);
     if (!closing_) {
@@ -509,7 +512,7 @@ void SqliteStore::submit(bool writes, StoreCallback<T> done, Work work) {
       return;
     }
   }
-  done(tl::unexpected(StoreError{"the session store is closed"}));
+  (*shared_done)(tl::unexpected(StoreError{"the session store is closed"}));
 }
 
 void SqliteStore::run_writer() {
