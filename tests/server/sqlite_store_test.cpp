@@ -395,7 +395,7 @@ TEST(SqliteStore, GroupCommitBatchesTurnsFromManyThreads) {
   for (const auto& session : sessions) {
     EXPECT_EQ(outputs_after(*store, session.id, 0).size(), static_cast<std::size_t>(kTurnsPerThread));
   }
-  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM outputs"), 200);
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turns"), 200) << "one output per turn, one row per turn";
 }
 
 TEST(SqliteStore, DeleteSessionRemovesItsOutputsFromTheFile) {
@@ -442,7 +442,7 @@ TEST(SqliteStore, PurgeIdleRemovesOnlyIdleSessions) {
   EXPECT_FALSE(load(*store, "hash-idle"));
   EXPECT_TRUE(load(*store, "hash-active"));
   EXPECT_TRUE(load(*store, "hash-fresh"));
-  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM outputs WHERE session_id = " + std::to_string(idle.id)),
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turns WHERE session_id = " + std::to_string(idle.id)),
             0);
   EXPECT_EQ(store->stats().sessions, 2u);
   (void)fresh;
