@@ -314,9 +314,11 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
     frame.erase("id");
     emergency->push_back(frame.dump());
   }
-  context_.store.commit_turn(std::move(turn), [self = shared_from_this(), seq, state, outputs, emergency, flow, began, committing, outcome](StoreResult<void> committed) {
+  // The callback runs once: it moves what it captured on to the I/O thread.
+  context_.store.commit_turn(std::move(turn), [self = shared_from_this(), seq, state = std::move(state), outputs = std::move(outputs), emergency = std::move(emergency), flow = std::move(flow), began, committing, outcome](StoreResult<void> committed) mutable {
     self->context_.metrics.commit_seconds.observe(seconds_since(committing));
-    self->post([self, committed = std::move(committed), seq, state, outputs, emergency, flow, began, outcome] {
+    auto connection = self;
+    connection->post([self = std::move(self), committed = std::move(committed), seq, state = std::move(state), outputs = std::move(outputs), emergency = std::move(emergency), flow = std::move(flow), began, outcome] {
       self->busy_ = false;
       if (!committed) {
         // Nothing was applied: the same seq can be sent again.
@@ -335,8 +337,10 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
       double seconds = seconds_since(began);
       self->context_.metrics.turn_seconds.observe(seconds);
       self->context_.metrics.turns_by_flow.add(flow->info.id);
-      log::info("turn", {{"session", self->session_id_}, {"seq", seq}, {"flow", flow->info.id},
-                         {"outcome", std::string(outcome)}, {"us", static_cast<long long>(seconds * 1e6)}});
+      if (log::enabled(log::Level::Debug)) {
+        log::debug("turn", {{"session", self->session_id_}, {"seq", seq}, {"flow", flow->info.id},
+                            {"outcome", std::string(outcome)}, {"us", static_cast<long long>(seconds * 1e6)}});
+      }
       self->turn_done();
     });
   });

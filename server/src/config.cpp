@@ -31,6 +31,7 @@ struct Setting {
   std::function<void(ServerConfig&, const Json&)> write;  // a value that passed check()
   bool may_be_empty = false;  // Text only: "" is a valid value (it turns something off)
   bool is_secret = false;     // its value never appears in a message
+  std::vector<std::string> choices = {};  // Text only: when not empty, the value must be one of these
 };
 
 template <typename T>
@@ -73,6 +74,13 @@ Setting path(const char* key, std::filesystem::path ServerConfig::*member, const
           [member](ServerConfig& c, const Json& v) { c.*member = v.get<std::string>(); }};
 }
 
+Setting choice(const char* key, std::string ServerConfig::*member, std::vector<std::string> choices,
+               const char* meaning) {
+  Setting setting = text(key, member, meaning);
+  setting.choices = std::move(choices);
+  return setting;
+}
+
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       text("host", &ServerConfig::host, "Address to listen on; 0.0.0.0 for every interface."),
@@ -110,6 +118,8 @@ const std::vector<Setting>& settings() {
                "Extra wait to gather more turns into one commit; 0 commits as soon as possible."),
       duration("shutdown_grace_seconds", &ServerConfig::shutdown_grace, 0, 600,
                "On SIGTERM, time allowed for turns in flight before sockets close."),
+      choice("log_level", &ServerConfig::log_level, {"debug", "info", "warn", "error"},
+             "Least severe log lines written; debug adds one line per turn."),
       text("safety_region", &ServerConfig::safety_region,
            "Region whose crisis resources the safety layer offers."),
       boolean("safety_store_text", &ServerConfig::safety_store_text,
@@ -142,7 +152,16 @@ std::string format_bound(const Setting& setting, double bound) {
 
 std::string expectation(const Setting& setting) {
   switch (setting.kind) {
-    case Kind::Text: return setting.may_be_empty ? "a string" : "a non-empty string";
+    case Kind::Text:
+      if (!setting.choices.empty()) {
+        std::string out = "one of";
+        for (std::size_t i = 0; i < setting.choices.size(); ++i) {
+          out += (i == 0 ? " " : i + 1 == setting.choices.size() ? " or " : ", ");
+          out += setting.choices[i];
+        }
+        return out;
+      }
+      return setting.may_be_empty ? "a string" : "a non-empty string";
     case Kind::Boolean: return "true or false";
     case Kind::TextList: return "a list of non-empty strings";
     case Kind::Integer:
@@ -172,6 +191,10 @@ std::string check(const Setting& setting, const Json& value) {
   switch (setting.kind) {
     case Kind::Text:
       ok = value.is_string() && (setting.may_be_empty || !value.get_ref<const std::string&>().empty());
+      if (ok && !setting.choices.empty()) {
+        ok = std::find(setting.choices.begin(), setting.choices.end(), value.get_ref<const std::string&>()) !=
+             setting.choices.end();
+      }
       break;
     case Kind::Boolean: ok = value.is_boolean(); break;
     case Kind::Integer: ok = value.is_number_integer() && in_range(setting, value); break;

@@ -33,6 +33,7 @@ struct ServerConfig {
   std::vector<std::string> allowed_origins;          // empty: same host only; "*": any
   std::chrono::milliseconds group_commit_window{0};  // extra wait to gather a batch
   std::chrono::seconds shutdown_grace{10};
+  std::string log_level = "info";                    // debug adds one line per turn
   // Safety (docs/safety-alerts.md).
   std::string safety_region = "default";             // which crisis resources the safety layer offers
   bool safety_store_text = false;                    // keep (and send) the words that raised a safety event

@@ -25,6 +25,15 @@ std::string_view level_name(Level level) {
 
 void set_min_level(Level level) { g_min_level = static_cast<int>(level); }
 
+bool enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed); }
+
+std::optional<Level> parse_level(std::string_view name) {
+  for (Level level : {Level::Debug, Level::Info, Level::Warn, Level::Error}) {
+    if (name == level_name(level)) return level;
+  }
+  return std::nullopt;
+}
+
 std::string sanitise(std::string_view value) {
   if (value.size() > 80) return "<redacted>";
   for (unsigned char c : value) {
@@ -34,7 +43,7 @@ std::string sanitise(std::string_view value) {
 }
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
-  if (static_cast<int>(level) < g_min_level) return;
+  if (!enabled(level)) return;
   auto now = std::chrono::system_clock::now();
   auto seconds = std::chrono::system_clock::to_time_t(now);
   auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;

@@ -3,6 +3,7 @@
 // Callers pass ids, codes and timings; by design there is no way to log free text
 // a person typed: values are checked to be short tokens.
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,11 +23,16 @@ struct Field {
 };
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields = {});
+// Whether a line at `level` would be written; check it before building costly fields.
+bool enabled(Level level);
+inline void debug(std::string_view event, std::initializer_list<Field> fields = {}) { write(Level::Debug, event, fields); }
 inline void info(std::string_view event, std::initializer_list<Field> fields = {}) { write(Level::Info, event, fields); }
 inline void warn(std::string_view event, std::initializer_list<Field> fields = {}) { write(Level::Warn, event, fields); }
 inline void error(std::string_view event, std::initializer_list<Field> fields = {}) { write(Level::Error, event, fields); }
 
 void set_min_level(Level level);
+// "debug", "info", "warn" or "error"; nullopt for anything else.
+std::optional<Level> parse_level(std::string_view name);
 
 // What a value looks like after the safety check: values longer than 80 bytes or
 // with spaces or control characters are replaced, so a stray message can't leak.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <limits>
 #include <tuple>
 #include <utility>
@@ -194,58 +195,186 @@ std::string dump(const ordered_json& frame) {
   return frame.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-struct OutputFrame {
-  ordered_json frame;
+// Output frames are written by hand rather than built as an ordered_json and
+// dumped: that was a quarter of a turn's CPU time (docs/performance.md). The
+// bytes are exactly what dump() above writes (protocol_test.cpp compares them):
+// keys in the same order, no spaces, strings escaped the same way.
 
-  void operator()(const engine::MessageOutput& message) {
-    frame["type"] = "message";
-    frame["text"] = message.text;
-  }
-  void operator()(const engine::PromptOutput& prompt) {
-    frame["type"] = "prompt";
-    frame["input"] = engine::to_string(prompt.input);
-    // Built in place: nlohmann's initializer-list constructor copies every
-    // element and was a tenth of a turn's CPU time (docs/performance.md).
-    auto& choices = frame["choices"] = ordered_json::array();
-    choices.get_ref<ordered_json::array_t&>().reserve(prompt.choices.size());
-    for (const auto& choice : prompt.choices) {
-      ordered_json& item = choices.emplace_back(ordered_json::value_t::object);
-      item["id"] = choice.id;
-      item["label"] = choice.label;
+// A string as nlohmann's dump() writes it with error_handler_t::replace and
+// ensure_ascii off: ", \ and \b \f \n \r \t get short escapes, other control
+// characters \u00xx (lower-case hex); valid UTF-8 (and 0x7f) is copied as is.
+// A byte that cannot start a sequence becomes U+FFFD; a sequence broken off by a
+// byte that cannot continue it becomes U+FFFD and that byte is read again; a
+// sequence cut off by the end of the string becomes U+FFFD.
+void append_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  out += '"';
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        std::size_t j = i + 1;
+        while (j < n) {
+          const auto d = static_cast<unsigned char>(text[j]);
+          if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+          ++j;
+        }
+        out.append(text.data() + i, j - i);
+        i = j;
+        continue;
+      }
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: {
+          const char escaped[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+          out.append(escaped, 6);
+        }
+      }
+      ++i;
+      continue;
     }
-    if (prompt.min) frame["min"] = *prompt.min;
-    if (prompt.max) frame["max"] = *prompt.max;
-    frame["commands"] = prompt.commands;
+    // The well-formed UTF-8 sequences (Unicode table 3-7), as nlohmann's decoder accepts them.
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c == 0xE0) {
+      length = 3, low = 0xA0;
+    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+      length = 3;
+    } else if (c == 0xED) {
+      length = 3, high = 0x9F;
+    } else if (c == 0xF0) {
+      length = 4, low = 0x90;
+    } else if (c >= 0xF1 && c <= 0xF3) {
+      length = 4;
+    } else if (c == 0xF4) {
+      length = 4, high = 0x8F;
+    } else {
+      out += kReplacement;  // 0x80-0xC1, 0xF5-0xFF: cannot start a sequence
+      ++i;
+      continue;
+    }
+    std::size_t k = 1;
+    for (; k < length && i + k < n; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      if (b < (k == 1 ? low : 0x80) || b > (k == 1 ? high : 0xBF)) break;
+    }
+    if (k == length) {
+      out.append(text.data() + i, length);
+    } else {
+      out += kReplacement;
+    }
+    i += k;  // a byte that broke the sequence is read again as the start of the next
+  }
+  out += '"';
+}
+
+void append_number(std::string& out, std::int64_t number) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, number);
+  out.append(digits, static_cast<std::size_t>(result.ptr - digits));
+}
+
+// ,"key": (keys are plain ASCII literals here; nothing to escape)
+void append_key(std::string& out, std::string_view key) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+}
+
+void append_field(std::string& out, std::string_view key, std::string_view text) {
+  append_key(out, key);
+  append_string(out, text);
+}
+
+void append_choices(std::string& out, const std::vector<engine::ChoiceOutput>& choices) {
+  append_key(out, "choices");
+  out += '[';
+  bool first = true;
+  for (const auto& choice : choices) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":";
+    append_string(out, choice.id);
+    out += ",\"label\":";
+    append_string(out, choice.label);
+    out += '}';
+  }
+  out += ']';
+}
+
+struct OutputFrame {
+  std::string& out;
+
+  void operator()(const engine::MessageOutput& message) { append_field(out, "text", message.text); }
+  void operator()(const engine::PromptOutput& prompt) {
+    append_field(out, "input", engine::to_string(prompt.input));
+    append_choices(out, prompt.choices);
+    if (prompt.min) append_key(out, "min"), append_number(out, *prompt.min);
+    if (prompt.max) append_key(out, "max"), append_number(out, *prompt.max);
+    append_key(out, "commands");
+    out += '[';
+    for (std::size_t i = 0; i < prompt.commands.size(); ++i) {
+      if (i > 0) out += ',';
+      append_string(out, prompt.commands[i]);
+    }
+    out += ']';
   }
   void operator()(const engine::PauseOutput& pause) {
-    frame["type"] = "pause";
-    frame["ms"] = pause.ms;
+    append_key(out, "ms");
+    append_number(out, pause.ms);
   }
   void operator()(const engine::SafetyOutput& safety) {
-    frame["type"] = "safety";
-    frame["category"] = safety.category;
-    frame["text"] = safety.text;
-    frame["resources"] = ordered_json::array();
-    for (const auto& resource : safety.resources) {
-      ordered_json item{{"name", resource.name}};
-      if (resource.phone) item["phone"] = *resource.phone;
-      if (resource.sms) item["sms"] = *resource.sms;
-      if (resource.url) item["url"] = *resource.url;
-      if (resource.hours) item["hours"] = *resource.hours;
-      frame["resources"].push_back(std::move(item));
+    append_field(out, "category", safety.category);
+    append_field(out, "text", safety.text);
+    append_key(out, "resources");
+    out += '[';
+    for (std::size_t i = 0; i < safety.resources.size(); ++i) {
+      const auto& resource = safety.resources[i];
+      out += i > 0 ? ",{\"name\":" : "{\"name\":";
+      append_string(out, resource.name);
+      if (resource.phone) append_field(out, "phone", *resource.phone);
+      if (resource.sms) append_field(out, "sms", *resource.sms);
+      if (resource.url) append_field(out, "url", *resource.url);
+      if (resource.hours) append_field(out, "hours", *resource.hours);
+      out += '}';
     }
-    frame["choices"] = ordered_json::array();
-    for (const auto& choice : safety.choices) {
-      frame["choices"].push_back({{"id", choice.id}, {"label", choice.label}});
-    }
+    out += ']';
+    append_choices(out, safety.choices);
   }
   void operator()(const engine::EndOutput& end) {
-    frame["type"] = "end";
-    frame["flow"] = end.flow;
-    frame["reason"] = end.reason;
-    frame["summary"] = end.summary.is_object() ? ordered_json(end.summary) : ordered_json::object();
+    append_field(out, "flow", end.flow);
+    append_field(out, "reason", end.reason);
+    append_key(out, "summary");
+    // Rare (once per flow) and free-form: nlohmann writes it, as before.
+    if (end.summary.is_object()) {
+      out += end.summary.dump(-1, ' ', false, json::error_handler_t::replace);
+    } else {
+      out += "{}";
+    }
   }
 };
+
+std::string_view type_of(const engine::Output& output) {
+  struct Visitor {
+    std::string_view operator()(const engine::MessageOutput&) const { return "message"; }
+    std::string_view operator()(const engine::PromptOutput&) const { return "prompt"; }
+    std::string_view operator()(const engine::PauseOutput&) const { return "pause"; }
+    std::string_view operator()(const engine::SafetyOutput&) const { return "safety"; }
+    std::string_view operator()(const engine::EndOutput&) const { return "end"; }
+  };
+  return std::visit(Visitor{}, output);
+}
 
 }  // namespace
 
@@ -343,13 +472,17 @@ std::vector<std::string> output_frames(const std::vector<engine::Output>& output
   frames.reserve(outputs.size());
   std::int64_t id = first_id;
   for (const auto& output : outputs) {
-    // "type" is set by the visitor; insert it first so every frame reads type, id, seq, ...
-    OutputFrame builder{ordered_json(ordered_json::value_t::object)};
-    builder.frame["type"] = nullptr;
-    builder.frame["id"] = id++;
-    builder.frame["seq"] = seq;
-    std::visit(builder, output);
-    frames.push_back(dump(builder.frame));
+    // Every frame reads type, id, seq, then its own fields.
+    std::string& out = frames.emplace_back();
+    out.reserve(256);
+    out += "{\"type\":\"";
+    out += type_of(output);
+    out += "\",\"id\":";
+    append_number(out, id++);
+    out += ",\"seq\":";
+    append_number(out, seq);
+    std::visit(OutputFrame{out}, output);
+    out += '}';
   }
   return frames;
 }

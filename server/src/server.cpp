@@ -13,6 +13,11 @@ namespace trellis::server {
 
 tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig config) {
   if (auto together = check_settings_together(config); !together) return tl::make_unexpected(together.error());
+  if (auto level = log::parse_level(config.log_level)) {
+    log::set_min_level(*level);
+  } else {
+    return tl::make_unexpected("log_level: expected one of debug, info, warn or error");
+  }
   if (!config.alert_webhook_url.empty()) {
     // Refuse a URL we cannot use now, not at the first safety event.
     if (auto url = parse_webhook_url(config.alert_webhook_url); !url) {

@@ -65,8 +65,60 @@ constexpr const char* kMigrations[] = {
       CREATE INDEX safety_events_by_session ON safety_events(session_id);  -- for the cascade
       PRAGMA user_version = 2;
     )sql",
+    // One row per turn instead of one per frame: a turn's frames are written
+    // together and read together, and each output row cost a write to the table
+    // and its two indexes. `frames` holds the turn's frames in id order, each as
+    // its length in bytes, ':', and its text (see encode_frames). Turns without
+    // frames have no row. The rows of `outputs` are copied over by
+    // copy_outputs_into_turns, which also drops that table and sets the version.
+    R"sql(
+      CREATE TABLE turns(
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        first_output_id INTEGER NOT NULL,      -- the frames' ids are first_output_id, first_output_id + 1, ...
+        last_output_id INTEGER NOT NULL,
+        frames TEXT NOT NULL,
+        PRIMARY KEY(session_id, seq)) WITHOUT ROWID;
+    )sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
+
+// A turn's frames as one text: for each frame, its size in bytes in decimal,
+// ':', then the frame itself. Any bytes can be in a frame; nothing is escaped.
+std::string encode_frames(const std::vector<StoredOutput>& outputs) {
+  std::size_t size = 0;
+  for (const auto& output : outputs) size += output.frame.size() + 8;
+  std::string out;
+  out.reserve(size);
+  for (const auto& output : outputs) {
+    out += std::to_string(output.frame.size());
+    out += ':';
+    out += output.frame;
+  }
+  return out;
+}
+
+// Appends the frames of `encoded` with id > after_id; false when the text is not
+// what encode_frames writes.
+bool decode_frames(std::string_view encoded, std::int64_t seq, std::int64_t first_id, std::int64_t after_id,
+                   std::vector<StoredOutput>& out) {
+  std::int64_t id = first_id;
+  while (!encoded.empty()) {
+    const std::size_t colon = encoded.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 12) return false;
+    std::size_t size = 0;
+    for (char c : encoded.substr(0, colon)) {
+      if (c < '0' || c > '9') return false;
+      size = size * 10 + static_cast<std::size_t>(c - '0');
+    }
+    encoded.remove_prefix(colon + 1);
+    if (size > encoded.size()) return false;
+    if (id > after_id) out.push_back(StoredOutput{id, seq, std::string(encoded.substr(0, size))});
+    encoded.remove_prefix(size);
+    ++id;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -110,6 +162,8 @@ class Statement {
     return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
   }
   sqlite3_stmt* get() const { return stmt_; }
+  // Forgets the statement without resetting it (its owner finalizes it).
+  sqlite3_stmt* release() { return std::exchange(stmt_, nullptr); }
 
  private:
   sqlite3_stmt* stmt_;
@@ -202,6 +256,59 @@ namespace {
   auto var = (expr);                                             \
   if (!var) return tl::unexpected(std::move(var).error())
 
+// Schema 2 -> 3: one `turns` row per (session, seq) from the `outputs` rows.
+StoreResult<void> copy_outputs_into_turns(Database& db) {
+  sqlite3_stmt* select = nullptr;
+  if (sqlite3_prepare_v2(db.handle(), "SELECT session_id, seq, id, frame FROM outputs ORDER BY session_id, seq, id",
+                         -1, &select, nullptr) != SQLITE_OK) {
+    return tl::unexpected(db.error("reading outputs"));
+  }
+  Statement rows(select);  // resets; finalized below
+  struct Pending {
+    std::int64_t session_id = 0, seq = 0;
+    std::vector<StoredOutput> outputs;
+  } turn;
+  auto flush = [&]() -> StoreResult<void> {
+    if (turn.outputs.empty()) return {};
+    TRY(insert, db.statement(
+                    "INSERT INTO turns(session_id, seq, first_output_id, last_output_id, frames) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5)"));
+    const std::string frames = encode_frames(turn.outputs);
+    insert->bind(1, turn.session_id).bind(2, turn.seq).bind(3, turn.outputs.front().id);
+    insert->bind(4, turn.outputs.back().id).bind(5, frames);
+    if (sqlite3_step(insert->get()) != SQLITE_DONE) return tl::unexpected(db.error("copying outputs"));
+    turn.outputs.clear();
+    return {};
+  };
+  StoreResult<void> result;
+  for (;;) {
+    const int rc = sqlite3_step(select);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      result = tl::unexpected(db.error("reading outputs"));
+      break;
+    }
+    const std::int64_t session_id = rows.int64_at(0), seq = rows.int64_at(1), id = rows.int64_at(2);
+    if (!turn.outputs.empty() && (session_id != turn.session_id || seq != turn.seq)) {
+      if (result = flush(); !result) break;
+    }
+    if (!turn.outputs.empty() && id != turn.outputs.back().id + 1) {
+      result = tl::unexpected(StoreError{"session " + std::to_string(session_id) + " seq " + std::to_string(seq) +
+                                         ": its output ids are not consecutive"});
+      break;
+    }
+    turn.session_id = session_id;
+    turn.seq = seq;
+    turn.outputs.push_back(StoredOutput{id, seq, rows.text_at(3)});
+  }
+  if (result) result = flush();
+  sqlite3_reset(select);
+  sqlite3_finalize(select);
+  (void)rows.release();
+  if (!result) return result;
+  return db.exec("DROP TABLE outputs; PRAGMA user_version = 3;");
+}
+
 StoreResult<void> migrate(Database& db) {
   TRY(version_text, db.query_text("PRAGMA user_version"));
   const int version = std::stoi(*version_text);
@@ -212,7 +319,9 @@ StoreResult<void> migrate(Database& db) {
   }
   for (int from = version; from < SqliteStore::kSchemaVersion; ++from) {
     TRY(begun, db.exec("BEGIN IMMEDIATE"));
-    if (auto migrated = db.exec(kMigrations[from]); !migrated) {
+    auto migrated = db.exec(kMigrations[from]);
+    if (migrated && from == 2) migrated = copy_outputs_into_turns(db);
+    if (!migrated) {
       (void)db.exec("ROLLBACK");
       return tl::unexpected(error_of("migrating the session file to schema " + std::to_string(from + 1),
                                      migrated.error().message));
@@ -291,9 +400,13 @@ StoreResult<void> apply_turn(Database& db, const TurnRecord& turn) {
     ++next_id;
   }
 
-  for (const auto& output : turn.outputs) {
-    TRY(insert, db.statement("INSERT INTO outputs(session_id, id, seq, frame) VALUES(?1, ?2, ?3, ?4)"));
-    insert->bind(1, turn.session_id).bind(2, output.id).bind(3, turn.seq).bind(4, output.frame);
+  if (!turn.outputs.empty()) {
+    TRY(insert, db.statement(
+                    "INSERT INTO turns(session_id, seq, first_output_id, last_output_id, frames) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5)"));
+    const std::string frames = encode_frames(turn.outputs);
+    insert->bind(1, turn.session_id).bind(2, turn.seq).bind(3, turn.outputs.front().id).bind(4, next_id - 1);
+    insert->bind(5, frames);
     TRY(inserted, db.write(*insert, who));
   }
   TRY(update, db.statement(
@@ -306,13 +419,19 @@ StoreResult<void> apply_turn(Database& db, const TurnRecord& turn) {
   return {};
 }
 
-StoreResult<std::vector<StoredOutput>> read_outputs(Statement& select, Database& db, std::string_view who) {
+// Rows of (seq, first_output_id, frames), in seq order: their frames with id > after_id.
+StoreResult<std::vector<StoredOutput>> read_outputs(Statement& select, Database& db, std::string_view who,
+                                                    std::int64_t after_id) {
   std::vector<StoredOutput> outputs;
   for (;;) {
     const int rc = sqlite3_step(select.get());
     if (rc == SQLITE_DONE) return outputs;
     if (rc != SQLITE_ROW) return tl::unexpected(db.error(who));
-    outputs.push_back(StoredOutput{select.int64_at(0), select.int64_at(1), select.text_at(2)});
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 2));
+    const std::string_view frames(text ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(select.get(), 2)));
+    if (!decode_frames(frames, select.int64_at(0), select.int64_at(1), after_id, outputs)) {
+      return tl::unexpected(StoreError{std::string(who) + ": a stored turn's frames are damaged"});
+    }
   }
 }
 
@@ -372,16 +491,19 @@ bool SqliteStore::is_reachable() {
 
 template <typename T, typename Work>
 void SqliteStore::submit(bool writes, StoreCallback<T> done, Work work) {
+  // One callback shared by the reply and the failure path: copying it would copy
+  // everything it captured (for a turn: the connection, its state and frames).
+  auto shared_done = std::make_shared<StoreCallback<T>>(std::move(done));
   Job job;
   job.writes = writes;
-  job.run = [writes, work = std::move(work), done](Database& db) mutable -> Reply {
+  job.run = [writes, work = std::move(work), shared_done](Database& db) mutable -> Reply {
     StoreResult<T> result = writes ? in_savepoint<T>(db, work) : work(db);
-    return [result = std::move(result), done = std::move(done)](const StoreError* batch_error) {
-      if (batch_error) return done(tl::unexpected(*batch_error));
-      done(result);
+    return [result = std::move(result), shared_done = std::move(shared_done)](const StoreError* batch_error) mutable {
+      if (batch_error) return (*shared_done)(tl::unexpected(*batch_error));
+      (*shared_done)(std::move(result));
     };
   };
-  job.fail = [done](const StoreError& error) { done(tl::unexpected(error)); };
+  job.fail = [shared_done](const StoreError& error) { (*shared_done)(tl::unexpected(error)); };
   {
     std::lock_guard lock(mutex_);
     if (!closing_) {
@@ -390,7 +512,7 @@ void SqliteStore::submit(bool writes, StoreCallback<T> done, Work work) {
       return;
     }
   }
-  done(tl::unexpected(StoreError{"the session store is closed"}));
+  (*shared_done)(tl::unexpected(StoreError{"the session store is closed"}));
 }
 
 void SqliteStore::run_writer() {
@@ -490,10 +612,13 @@ void SqliteStore::outputs_after(std::int64_t session_id, std::int64_t after_id,
                                 StoreCallback<std::vector<StoredOutput>> done) {
   submit<std::vector<StoredOutput>>(
       false, std::move(done), [session_id, after_id](Database& db) -> StoreResult<std::vector<StoredOutput>> {
+        // Ids grow with seq, so seq order is id order. A turn whose ids straddle
+        // after_id gives only its frames past it.
         TRY(select, db.statement(
-                        "SELECT id, seq, frame FROM outputs WHERE session_id = ?1 AND id > ?2 ORDER BY id"));
+                        "SELECT seq, first_output_id, frames FROM turns "
+                        "WHERE session_id = ?1 AND last_output_id > ?2 ORDER BY seq"));
         select->bind(1, session_id).bind(2, after_id);
-        return read_outputs(*select, db, "reading outputs");
+        return read_outputs(*select, db, "reading outputs", after_id);
       });
 }
 
@@ -502,15 +627,15 @@ void SqliteStore::outputs_of_seq(std::int64_t session_id, std::int64_t seq,
   submit<std::vector<StoredOutput>>(
       false, std::move(done), [session_id, seq](Database& db) -> StoreResult<std::vector<StoredOutput>> {
         TRY(select, db.statement(
-                        "SELECT id, seq, frame FROM outputs WHERE session_id = ?1 AND seq = ?2 ORDER BY id"));
+                        "SELECT seq, first_output_id, frames FROM turns WHERE session_id = ?1 AND seq = ?2"));
         select->bind(1, session_id).bind(2, seq);
-        return read_outputs(*select, db, "reading outputs");
+        return read_outputs(*select, db, "reading outputs", 0);
       });
 }
 
 void SqliteStore::delete_session(std::int64_t session_id, StoreCallback<void> done) {
   submit<void>(true, std::move(done), [session_id](Database& db) -> StoreResult<void> {
-    // ON DELETE CASCADE removes the outputs in the same statement.
+    // ON DELETE CASCADE removes the turns in the same statement.
     TRY(remove, db.statement("DELETE FROM sessions WHERE id = ?1"));
     remove->bind(1, session_id);
     TRY(removed, db.write(*remove, "deleting session " + std::to_string(session_id)));
@@ -524,7 +649,7 @@ void SqliteStore::purge_idle(Clock::time_point idle_since, StoreCallback<int> do
     TRY(remove, db.statement("DELETE FROM sessions WHERE updated_at < ?1"));
     remove->bind(1, unix_ms(idle_since));
     TRY(removed, db.write(*remove, "purging idle sessions"));
-    // changes() counts the sessions only, not the outputs the cascade removed.
+    // changes() counts the sessions only, not the turns the cascade removed.
     const int count = sqlite3_changes(db.handle());
     db.batch_sessions_removed += count;
     return count;

@@ -119,7 +119,7 @@ class SqliteStore final : public SessionStore {
   };
   void read_settings(StoreCallback<Settings> done);
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   // What to tell a caller once its batch's transaction has ended; `batch_error`

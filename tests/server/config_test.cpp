@@ -72,6 +72,19 @@ TEST(ConfigFile, SetsEveryKeyAndAllowsComments) {
   EXPECT_EQ(config->shutdown_grace, 20s);
 }
 
+TEST(ConfigLogLevel, DefaultsToInfoAndComesFromTheFileOrTheEnvironment) {
+  EXPECT_EQ(ServerConfig{}.log_level, "info");
+  const auto from_file = apply_config_json({}, R"({"log_level": "debug"})");
+  ASSERT_TRUE(from_file.has_value()) << from_file.error();
+  EXPECT_EQ(from_file->log_level, "debug");
+  const auto from_environment = apply_environment({}, {{"TRELLIS_LOG_LEVEL", "warn"}});
+  ASSERT_TRUE(from_environment.has_value()) << from_environment.error();
+  EXPECT_EQ(from_environment->log_level, "warn");
+  const auto bad = apply_environment({}, {{"TRELLIS_LOG_LEVEL", "loud"}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error(), R"(TRELLIS_LOG_LEVEL: expected one of debug, info, warn or error, got "loud")");
+}
+
 TEST(ConfigFile, KeepsValuesTheFileDoesNotMention) {
   ServerConfig start;
   start.port = 1234;
@@ -108,6 +121,8 @@ TEST(ConfigFile, EachBadValueNamesTheKeyAndWhatWasExpected) {
        R"("allowed_origins": expected a list of non-empty strings, got ["https://a.example",3])"},
       {R"({"group_commit_window_ms": 5000})", R"("group_commit_window_ms": expected an integer from 0 to 1000, got 5000)"},
       {R"({"shutdown_grace_seconds": -5})", R"("shutdown_grace_seconds": expected an integer from 0 to 600, got -5)"},
+      {R"({"log_level": "verbose"})", R"("log_level": expected one of debug, info, warn or error, got "verbose")"},
+      {R"({"log_level": ""})", R"("log_level": expected one of debug, info, warn or error, got "")"},
       {R"({"prot": 80})", R"(unknown key "prot": did you mean 'port'?)"},
       {R"({"idle_timeout": 60})", R"(unknown key "idle_timeout": did you mean 'idle_timeout_seconds'?)"},
       {R"({"colour": "blue"})", R"(unknown key "colour")"},
@@ -239,7 +254,7 @@ TEST(DescribeSettings, HasOneRowPerKeyWithItsVariableAndDefault) {
                         "max_text_bytes", "handshake_timeout_seconds", "idle_timeout_seconds", "session_ttl_seconds",
                         "purge_interval_seconds", "inputs_per_second", "input_burst", "max_connections",
                         "max_connections_per_ip", "allowed_origins", "group_commit_window_ms",
-                        "shutdown_grace_seconds", "safety_region", "safety_store_text", "alert_webhook_url",
+                        "shutdown_grace_seconds", "log_level", "safety_region", "safety_store_text", "alert_webhook_url",
                         "alert_webhook_secret", "alert_max_attempts", "alert_timeout_seconds"};
   EXPECT_EQ(lines_of(table).size(), std::size(keys) + 2);  // header and separator
   EXPECT_NE(table.find("| `port` | `TRELLIS_PORT` | `8080` |"), std::string::npos) << table;

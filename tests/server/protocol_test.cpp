@@ -369,6 +369,163 @@ TEST(OutputFrames, BrokenUtf8IsReplacedNotThrown) {
   EXPECT_TRUE(json::accept(frames[0]));
 }
 
+// output_frames() as it was written with nlohmann::ordered_json before the
+// hand-written writer: the reference the writer must match byte for byte.
+struct ReferenceFrame {
+  nlohmann::ordered_json frame;
+  using ordered_json = nlohmann::ordered_json;
+
+  void operator()(const engine::MessageOutput& message) {
+    frame["type"] = "message";
+    frame["text"] = message.text;
+  }
+  void operator()(const engine::PromptOutput& prompt) {
+    frame["type"] = "prompt";
+    frame["input"] = engine::to_string(prompt.input);
+    auto& choices = frame["choices"] = ordered_json::array();
+    for (const auto& choice : prompt.choices) {
+      ordered_json& item = choices.emplace_back(ordered_json::value_t::object);
+      item["id"] = choice.id;
+      item["label"] = choice.label;
+    }
+    if (prompt.min) frame["min"] = *prompt.min;
+    if (prompt.max) frame["max"] = *prompt.max;
+    frame["commands"] = prompt.commands;
+  }
+  void operator()(const engine::PauseOutput& pause) {
+    frame["type"] = "pause";
+    frame["ms"] = pause.ms;
+  }
+  void operator()(const engine::SafetyOutput& safety) {
+    frame["type"] = "safety";
+    frame["category"] = safety.category;
+    frame["text"] = safety.text;
+    frame["resources"] = ordered_json::array();
+    for (const auto& resource : safety.resources) {
+      ordered_json item{{"name", resource.name}};
+      if (resource.phone) item["phone"] = *resource.phone;
+      if (resource.sms) item["sms"] = *resource.sms;
+      if (resource.url) item["url"] = *resource.url;
+      if (resource.hours) item["hours"] = *resource.hours;
+      frame["resources"].push_back(std::move(item));
+    }
+    frame["choices"] = ordered_json::array();
+    for (const auto& choice : safety.choices) {
+      frame["choices"].push_back({{"id", choice.id}, {"label", choice.label}});
+    }
+  }
+  void operator()(const engine::EndOutput& end) {
+    frame["type"] = "end";
+    frame["flow"] = end.flow;
+    frame["reason"] = end.reason;
+    frame["summary"] = end.summary.is_object() ? ordered_json(end.summary) : ordered_json::object();
+  }
+};
+
+std::string reference_frame(const engine::Output& output, std::int64_t id, std::int64_t seq) {
+  ReferenceFrame builder{nlohmann::ordered_json(nlohmann::ordered_json::value_t::object)};
+  builder.frame["type"] = nullptr;
+  builder.frame["id"] = id;
+  builder.frame["seq"] = seq;
+  std::visit(builder, output);
+  return builder.frame.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// Strings that take every path of the escaping: quotes, backslashes, every
+// control character, DEL, valid 2-, 3- and 4-byte UTF-8, and broken UTF-8 of
+// every kind (stray continuation bytes, bytes that never start a sequence,
+// overlong forms, surrogates, code points past U+10FFFF, sequences cut off in the
+// middle or by the end of the string).
+std::vector<std::string> tricky_strings() {
+  std::vector<std::string> strings = {
+      "", "plain", "Hi \"there\".", "back\\slash", "a/b", "tab\tnew\nline\r\nff\fbs\b",
+      std::string("nul\0byte", 8), "\x7f del", "caf\xC3\xA9 \xE2\x80\x94 \xF0\x9F\x98\x80 \xE4\xB8\xAD",
+      "cut \xE2\x80", "cut \xF0\x9F\x98", "cut \xC3", "\x80 stray", "\xBF\xBF", "\xC0\xAF overlong",
+      "\xC1\x81", "\xE0\x80\xAF overlong", "\xE0\x9F\xBF", "\xED\xA0\x80 surrogate", "\xED\x9F\xBF ok",
+      "\xF0\x8F\xBF\xBF overlong", "\xF4\x90\x80\x80 too big", "\xF4\x8F\xBF\xBF max", "\xF5\x80\x80\x80",
+      "\xF8\x88\x80\x80\x80", "\xFE\xFF", "\xE2\x28\xA1", "\xE2\x82\x28", "\xF0\x28\x8C\xBC", "\xF0\x90\x28\xBC",
+      "\xC3\x28", "\xC3\xC3\xA9", "\xE2\x80\xE2\x80\x94", "\"\xE2\x80\"", "end \xC3\xA9\xF0",
+      std::string(300, 'x') + "\xE2\x80" + std::string(300, '\x01') + "\xC3\xA9",
+      std::string(600, '\xC3'),
+  };
+  std::string controls;
+  for (int c = 0; c < 0x20; ++c) controls += static_cast<char>(c);
+  strings.push_back(controls);
+  std::string high;
+  for (int c = 0x80; c < 0x100; ++c) high += static_cast<char>(c);
+  strings.push_back(high);
+  return strings;
+}
+
+TEST(OutputFrames, AreByteForByteWhatNlohmannWrites) {
+  std::vector<engine::Output> outputs = one_of_each();
+  engine::PromptOutput text_prompt;
+  text_prompt.input = engine::InputKind::Text;
+  outputs.push_back(text_prompt);
+  engine::PromptOutput number;
+  number.input = engine::InputKind::Number;
+  number.min = -5;
+  number.max = 2147483647;
+  outputs.push_back(number);
+  outputs.push_back(engine::PauseOutput{0, "n"});
+  outputs.push_back(engine::PauseOutput{-1, "n"});
+  outputs.push_back(engine::EndOutput{"trust", "stopped", json()});
+  outputs.push_back(engine::EndOutput{"trust", "stopped", json::array({1, 2})});
+  outputs.push_back(engine::EndOutput{
+      "trust", "completed", json{{"z", 1.5}, {"a", "caf\xC3\xA9 \xE2\x80"}, {"m", nullptr}, {"n", json::array({1, "x"})}}});
+  engine::SafetyOutput safety;
+  safety.category = "self_harm";
+  safety.text = "If you are in danger, call now.";
+  safety.resources = {{"988 Lifeline", "988", "988", "https://988lifeline.org", "24/7", {}},
+                      {"Only a name", std::nullopt, std::nullopt, std::nullopt, std::nullopt, {}},
+                      {"Web only", std::nullopt, std::nullopt, "https://example.org", std::nullopt, {}}};
+  safety.choices = {{"talk", "Talk to someone"}, {"continue", "Continue"}, {"stop", "Stop"}};
+  outputs.push_back(safety);
+  outputs.push_back(engine::SafetyOutput{"x", "", {}, {}, "n"});
+  for (const auto& tricky : tricky_strings()) {
+    outputs.push_back(engine::MessageOutput{tricky, "n"});
+    engine::PromptOutput prompt;
+    prompt.input = engine::InputKind::Choice;
+    prompt.choices = {{tricky, tricky}, {"b", "B"}};
+    prompt.commands = {tricky, "help"};
+    outputs.push_back(prompt);
+    outputs.push_back(engine::EndOutput{tricky, tricky, json{{"k", tricky}}});
+    outputs.push_back(engine::SafetyOutput{tricky, tricky, {{tricky, tricky, tricky, tricky, tricky, {}}}, {{tricky, tricky}}, "n"});
+  }
+  const std::int64_t first_id = 9007199254740993;  // past 2^53: written as an integer all the same
+  const auto frames = output_frames(outputs, first_id, 123456789012);
+  ASSERT_EQ(frames.size(), outputs.size());
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    EXPECT_EQ(frames[i], reference_frame(outputs[i], first_id + static_cast<std::int64_t>(i), 123456789012))
+        << "output " << i;
+  }
+  EXPECT_EQ(output_frames({engine::MessageOutput{"x", "n"}}, -3, 0).at(0),
+            reference_frame(engine::MessageOutput{"x", "n"}, -3, 0));
+}
+
+// Every string of up to three bytes over an alphabet of the bytes that matter to
+// the UTF-8 decoder: the writer and nlohmann agree on each.
+TEST(OutputFrames, EscapeLikeNlohmannForEveryShortByteString) {
+  const unsigned char alphabet[] = {0x00, 0x1F, 0x20, '"',  '\\', 'a',  0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0,
+                                    0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0,
+                                    0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+  std::vector<std::string> strings = {""};
+  for (std::size_t length = 1; length <= 3; ++length) {
+    std::vector<std::string> longer;
+    for (const auto& prefix : strings) {
+      if (prefix.size() != length - 1) continue;
+      for (unsigned char byte : alphabet) longer.push_back(prefix + static_cast<char>(byte));
+    }
+    strings.insert(strings.end(), longer.begin(), longer.end());
+  }
+  std::vector<engine::Output> outputs;
+  for (const auto& text : strings) outputs.push_back(engine::MessageOutput{text, "n"});
+  const auto frames = output_frames(outputs, 1, 1);
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    ASSERT_EQ(frames[i], reference_frame(outputs[i], 1 + static_cast<std::int64_t>(i), 1)) << "string " << i;
+  }
+}
+
 TEST(WelcomeFrame, FieldByField) {
   auto frame = json::parse(welcome_frame("tok", true, 12, {{"trust", "TRUST", "Five lenses.", 15}}));
   EXPECT_EQ(frame, json::parse(R"({"type":"welcome","session":"tok","resumed":true,"last_seq":12,

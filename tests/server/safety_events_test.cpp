@@ -172,7 +172,7 @@ TEST(SafetyEvents, AVersion1FileIsMigrated) {
   auto store = open_store(folder.file());
   auto settings = await<SqliteStore::Settings>([&](auto done) { store->read_settings(done); });
   ASSERT_TRUE(settings);
-  EXPECT_EQ(settings->schema_version, 2);
+  EXPECT_EQ(settings->schema_version, SqliteStore::kSchemaVersion);
   auto old = await<std::optional<StoredSession>>([&](auto done) { store->load_session("hash-old", done); });
   ASSERT_TRUE(old && *old);
   EXPECT_TRUE(record(*store, event_of((*old)->id, kT0)));
