@@ -168,7 +168,13 @@ TEST(WsSession, CursorShowsEachOutputOnce) {
   EXPECT_FALSE(cursor.has_turn_in_flight());
   EXPECT_EQ(cursor.next_seq(), 3);
   EXPECT_EQ(cursor.accept(json::parse(R"({"type":"welcome","session":"s_1"})")), V::Ignore);
-  EXPECT_EQ(cursor.accept(json::parse(R"({"type":"safety","id":9,"seq":3})")), V::Ignore);
+  // A safety frame is an output like the others; one the store could not keep has no id
+  // and is shown without counting towards last_seen.
+  EXPECT_EQ(cursor.accept(json::parse(R"({"type":"safety","id":9,"seq":3})")), V::Show);
+  EXPECT_EQ(cursor.last_seen(), 9);
+  EXPECT_EQ(cursor.accept(json::parse(R"({"type":"safety","seq":4})")), V::Show);
+  EXPECT_EQ(cursor.last_seen(), 9);
+  EXPECT_EQ(cursor.accept(json::parse(R"({"type":"surprise","id":10,"seq":4})")), V::Ignore);
 }
 
 // --- against a real server ---------------------------------------------------

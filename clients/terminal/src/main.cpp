@@ -10,6 +10,7 @@
 #include "graph_command.hpp"
 #include "lint_command.hpp"
 #include "serve_command.hpp"
+#include "telegram_command.hpp"
 #include "test_command.hpp"
 
 int main(int argc, char** argv) {
@@ -26,12 +27,14 @@ int main(int argc, char** argv) {
   TestCommand test;
   ServeCommand serve;
   ConnectCommand connect;
+  trellis::telegram::TelegramCommand telegram;
   auto* chat_app = add_chat_command(app, chat);
   auto* lint_app = add_lint_command(app, lint);
   auto* graph_app = add_graph_command(app, graph);
   auto* test_app = add_test_command(app, test);
   auto* serve_app = add_serve_command(app, serve);
   auto* connect_app = add_connect_command(app, connect);
+  auto* telegram_app = trellis::telegram::add_telegram_command(app, telegram);
   app.footer(R"(Examples:
   trellis chat                 talk to the braving flow in ./dialogs
   trellis lint                 check every flow under ./dialogs
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
   trellis graph braving        draw a flow as a Mermaid diagram
   trellis serve                serve the flows at http://127.0.0.1:8080/
   trellis connect ws://127.0.0.1:8080/ws   talk to a running server
+  trellis telegram             connect a Telegram bot to a running server
 
 Flow ids are looked up in ./dialogs, or in $TRELLIS_DIALOGS when it is set.
 Run 'trellis <command> --help' for a command's options and more examples.)");
@@ -51,6 +55,7 @@ Run 'trellis <command> --help' for a command's options and more examples.)");
     if (test_app->parsed()) return run_test(test, std::cout);
     if (serve_app->parsed()) return run_serve_command(serve);
     if (connect_app->parsed()) return run_connect_command(connect);
+    if (telegram_app->parsed()) return trellis::telegram::run_telegram_command(telegram);
   } catch (const std::exception& error) {
     std::cerr << "trellis: " << error.what() << "\n";
     return 2;

@@ -30,7 +30,7 @@ std::optional<std::int64_t> int_field(const json& frame, const char* name) {
 }
 
 bool is_output(std::string_view type) {
-  return type == "message" || type == "prompt" || type == "pause" || type == "end";
+  return type == "message" || type == "prompt" || type == "pause" || type == "end" || type == "safety";
 }
 
 }  // namespace
@@ -93,7 +93,9 @@ SessionCursor::Verdict SessionCursor::accept(const json& frame) {
     return Verdict::Show;
   }
   auto id = int_field(frame, "id");
-  if (!is_output(type) || !id) return Verdict::Ignore;
+  if (!is_output(type)) return Verdict::Ignore;
+  // A safety frame the store could not keep comes without an id: show it, count nothing.
+  if (!id) return type == "safety" ? Verdict::Show : Verdict::Ignore;
   if (*id <= last_seen_) return Verdict::Duplicate;
   last_seen_ = *id;
   if (seq) last_seq_ = std::max(last_seq_, *seq);
@@ -358,6 +360,29 @@ WsSession::Event WsSession::next(Milliseconds timeout) {
       continue;
     }
     if (cursor_.accept(frame) == SessionCursor::Verdict::Show) return {Event::Kind::Frame, std::move(frame), {}};
+  }
+}
+
+bool WsSession::forget(Milliseconds timeout) {
+  if (!connection_) {
+    std::string reason;
+    if (!reconnect(reason)) return false;
+  }
+  if (!connection_->send(json{{"type", "forget"}}.dump())) return false;
+  // The server deletes the session, then closes with 1000; an error frame means it did not.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<Milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= Milliseconds(0)) return false;
+    std::string text;
+    auto status = connection_->read(text, left);
+    if (status == WsConnection::ReadStatus::Timeout) return false;
+    if (status == WsConnection::ReadStatus::Closed) {
+      bool deleted = connection_->close_code() == static_cast<std::uint16_t>(websocket::close_code::normal);
+      connection_.reset();
+      fatal_ = true;  // the token is gone: never resume it
+      return deleted;
+    }
   }
 }
 

@@ -132,7 +132,7 @@ class WsSession {
 
   struct Event {
     enum class Kind {
-      Frame,       // `frame` is a new output or an error, to show
+      Frame,       // `frame` is a new output (safety included) or an error, to show
       Quiet,       // nothing arrived within the timeout
       Superseded,  // another connection took the session (error superseded or close 4001)
       Lost,        // could not reconnect (`reason`); give up
@@ -143,6 +143,9 @@ class WsSession {
   };
   // The next frame worth showing. Duplicates are dropped here; drops are mended here.
   Event next(Milliseconds timeout);
+  // Sends `forget` and waits for the server to close with 1000: true when the session
+  // is deleted. The session cannot be used afterwards.
+  bool forget(Milliseconds timeout = Milliseconds(5000));
   void close();
 
   const SessionCursor& cursor() const { return cursor_; }

@@ -1,0 +1,198 @@
+#include "fake_bot_api.hpp"
+
+#include <fstream>
+
+namespace trellis::telegram::testing {
+
+namespace asio = server::asio;
+namespace beast = server::beast;
+namespace http = server::http;
+using server::tcp;
+using nlohmann::json;
+
+std::filesystem::path fixtures_folder() {
+  auto folder = std::filesystem::path(TRELLIS_SOURCE_DIR) / ".." / "shared" / "fixtures" / "telegram";
+  return std::filesystem::exists(folder / "api_methods.json") ? folder : std::filesystem::path();
+}
+
+json fixture(const std::string& name) {
+  std::ifstream file(fixtures_folder() / name);
+  return json::parse(file);
+}
+
+FakeBotApi::FakeBotApi(std::string token)
+    : token_(std::move(token)), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  port_ = acceptor_.local_endpoint().port();
+  acceptor_thread_ = std::thread([this] { accept_loop(); });
+}
+
+FakeBotApi::~FakeBotApi() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  pushed_.notify_all();
+  beast::error_code ignored;
+  tcp::socket wake(io_);
+  wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ignored);
+  acceptor_thread_.join();
+  for (auto& connection : connections_) connection.join();
+}
+
+std::int64_t FakeBotApi::push(json update) {
+  std::lock_guard lock(mutex_);
+  auto id = next_update_id_++;
+  update["update_id"] = id;
+  updates_.push_back(std::move(update));
+  pushed_.notify_all();
+  return id;
+}
+
+void FakeBotApi::push_again(json update) {
+  std::lock_guard lock(mutex_);
+  updates_.push_back(std::move(update));
+  pushed_.notify_all();
+}
+
+void FakeBotApi::fail_next(const std::string& method, unsigned status, json body) {
+  std::lock_guard lock(mutex_);
+  failures_[method].emplace_back(status, std::move(body));
+}
+
+void FakeBotApi::block(std::int64_t chat_id) {
+  std::lock_guard lock(mutex_);
+  blocked_.insert(chat_id);
+}
+
+std::vector<BotRequest> FakeBotApi::requests() const {
+  std::lock_guard lock(mutex_);
+  return requests_;
+}
+
+std::vector<BotRequest> FakeBotApi::requests(const std::string& method) const {
+  std::vector<BotRequest> matching;
+  for (auto& request : requests()) {
+    if (request.method == method) matching.push_back(request);
+  }
+  return matching;
+}
+
+std::int64_t FakeBotApi::confirmed_offset() const {
+  std::lock_guard lock(mutex_);
+  return confirmed_offset_;
+}
+
+void FakeBotApi::accept_loop() {
+  for (;;) {
+    beast::error_code ec;
+    tcp::socket socket(io_);
+    acceptor_.accept(socket, ec);
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    if (ec) continue;
+    connections_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+  }
+}
+
+std::pair<unsigned, json> FakeBotApi::answer(BotRequest& request) {
+  std::unique_lock lock(mutex_);
+  if (auto& queued = failures_[request.method]; !queued.empty()) {
+    auto failure = std::move(queued.front());
+    queued.pop_front();
+    return failure;
+  }
+  const auto chat_id = request.params.is_object() ? request.params.value("chat_id", std::int64_t{0}) : 0;
+  if ((request.method == "sendMessage" || request.method == "sendChatAction") && blocked_.count(chat_id)) {
+    lock.unlock();
+    return {403, fixture("error.403.bot_blocked.json")};
+  }
+  if (request.method == "getUpdates") {
+    auto offset = request.params.value("offset", std::int64_t{0});
+    confirmed_offset_ = std::max(confirmed_offset_, offset);
+    // Confirmed updates are gone for good, as on Telegram's side.
+    while (!updates_.empty() && updates_.front()["update_id"].get<std::int64_t>() < offset) updates_.pop_front();
+    if (updates_.empty()) {
+      // A short long-poll, whatever timeout was asked: tests need no waiting.
+      pushed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_ || !updates_.empty(); });
+    }
+    json result = json::array();
+    for (const auto& update : updates_) result.push_back(update);
+    return {200, json{{"ok", true}, {"result", result}}};
+  }
+  if (request.method == "sendMessage") {
+    request.message_id = next_message_id_++;
+    lock.unlock();
+    auto reply = fixture("sendMessage.response.ok.json");
+    auto& message = reply["result"];
+    message["message_id"] = request.message_id;
+    message["chat"]["id"] = chat_id;
+    message["text"] = request.params.value("text", "");
+    if (request.params.contains("reply_markup")) message["reply_markup"] = request.params["reply_markup"];
+    else message.erase("reply_markup");
+    return {200, reply};
+  }
+  lock.unlock();
+  if (request.method == "setWebhook") return {200, fixture("setWebhook.response.ok.json")};
+  if (request.method == "deleteWebhook") return {200, fixture("deleteWebhook.response.ok.json")};
+  return {200, fixture("response.ok_true.json")};
+}
+
+void FakeBotApi::serve(tcp::socket socket) {
+  beast::error_code ec;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> request;
+  http::read(socket, buffer, request, ec);
+  if (ec) return;
+  BotRequest recorded;
+  std::string target(request.target());
+  // /bot<token>/<method>
+  if (target.rfind("/bot", 0) == 0) {
+    auto slash = target.find('/', 4);
+    recorded.token = target.substr(4, slash - 4);
+    if (slash != std::string::npos) recorded.method = target.substr(slash + 1);
+  }
+  recorded.params = json::parse(request.body(), nullptr, false);
+  auto [status, body] = recorded.token == token_ ? answer(recorded)
+                                                 : std::pair<unsigned, json>{401, fixture("error.401.unauthorized.json")};
+  {
+    std::lock_guard lock(mutex_);
+    requests_.push_back(recorded);
+  }
+  http::response<http::string_body> response{static_cast<http::status>(status), 11};
+  response.set(http::field::content_type, "application/json");
+  if (status == 429) response.set(http::field::retry_after, std::to_string(body["parameters"]["retry_after"].get<int>()));
+  response.body() = body.dump();
+  response.keep_alive(false);
+  response.prepare_payload();
+  http::write(socket, response, ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+json text_update(const std::string& text, std::int64_t chat_id) {
+  auto update = fixture("update.text_message.json");
+  update["message"]["text"] = text;
+  update["message"]["chat"]["id"] = chat_id;
+  update["message"]["from"]["id"] = chat_id;
+  return update;
+}
+
+json command_update(const std::string& command, std::int64_t chat_id) {
+  auto update = fixture("update.command_start.json");
+  update["message"]["text"] = command;
+  update["message"]["chat"]["id"] = chat_id;
+  update["message"]["from"]["id"] = chat_id;
+  update["message"]["entities"][0]["length"] = command.size();
+  return update;
+}
+
+json press_update(std::int64_t message_id, const std::string& data, std::int64_t chat_id) {
+  auto update = fixture("update.callback_query.json");
+  auto& query = update["callback_query"];
+  query["message"]["message_id"] = message_id;
+  query["message"]["chat"]["id"] = chat_id;
+  query["from"]["id"] = chat_id;
+  query["data"] = data;
+  return update;
+}
+
+}  // namespace trellis::telegram::testing
