@@ -10,8 +10,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "trellis/engine/scope.hpp"
-
 namespace trellis::engine {
 
 // Numbers are doubles so that averages work; integral values print without a
@@ -20,8 +18,21 @@ using Value = std::variant<double, std::string, bool>;
 
 enum class ValueType { Number, String, Boolean };
 
-// The variables a session has set, by name (scope.hpp says why it is a flat array).
-using Scope = FlatScope<Value>;
+// Hashes names for Scope so lookups by std::string_view need no temporary string.
+struct NameHash {
+  using is_transparent = void;
+  // FNV-1a: variable names are short, and this inlines where std::hash calls out.
+  std::size_t operator()(std::string_view name) const noexcept {
+    std::size_t hash = 14695981039346656037ull;
+    for (unsigned char c : name) hash = (hash ^ c) * 1099511628211ull;
+    return hash;
+  }
+};
+
+// The variables a session has set, by name. Hashed rather than ordered: looking
+// variables up is most of what evaluating an expression costs. Nothing depends on
+// its iteration order (saved state goes through a sorted JSON object).
+using Scope = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
 
 ValueType type_of(const Value& value);
 std::string_view type_name(ValueType type);  // "number", "string", "boolean"
