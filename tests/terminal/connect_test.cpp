@@ -74,9 +74,22 @@ TEST(ConnectView, FramesBecomeText) {
                 R"({"type":"error","code":"seq_out_of_order","message":"expected seq 4, the last applied seq plus one","seq":5})")),
             "(error seq_out_of_order: expected seq 4, the last applied seq plus one)\n");
   EXPECT_EQ(render_frame(json::parse(R"({"type":"welcome","session":"s","resumed":false,"last_seq":0,"flows":[]})")), "");
-  EXPECT_EQ(render_frame(json::parse(R"({"type":"safety","id":3,"seq":1})")), "") << "unknown types are ignored";
+  EXPECT_EQ(render_frame(json::parse(R"({"type":"dance","id":3,"seq":1})")), "") << "unknown types are ignored";
   EXPECT_EQ(render_frame(json::parse(R"({"type":"prompt","id":3,"seq":1,"input":"dance"})")), "");
   EXPECT_EQ(render_frame(json::parse("[1,2]")), "");
+}
+
+TEST(ConnectView, SafetyFramesShowResourcesAndChoices) {
+  auto text = render_frame(json::parse(R"({"type":"safety","id":3,"seq":2,"category":"self_harm",
+      "text":"Thank you for telling me.","resources":[{"name":"988 Lifeline","phone":"988","sms":"988","hours":"24/7"}],
+      "choices":[{"id":"safety_talk","label":"Talk to someone now"},{"id":"safety_stop","label":"Stop for now"}]})"));
+  EXPECT_NE(text.find("Thank you for telling me."), std::string::npos) << text;
+  EXPECT_NE(text.find("988 Lifeline"), std::string::npos) << text;
+  EXPECT_NE(text.find("988"), std::string::npos) << text;
+  EXPECT_NE(text.find("1) Talk to someone now"), std::string::npos) << text;
+  EXPECT_NE(text.find("2) Stop for now"), std::string::npos) << text;
+  // A frame sent without an id (the store was down) renders the same.
+  EXPECT_EQ(render_frame(json::parse(R"({"type":"safety","seq":2,"category":"self_harm","text":"T","resources":[],"choices":[]})")).find("T") != std::string::npos, true);
 }
 
 TEST(ConnectView, FlowMenu) {

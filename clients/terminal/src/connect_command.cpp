@@ -133,6 +133,12 @@ class Conversation {
         return;
       }
       if (const auto* prompt = std::get_if<engine::PromptOutput>(&*output)) open_prompt_ = *prompt;
+      if (const auto* safety = std::get_if<engine::SafetyOutput>(&*output)) {
+        engine::PromptOutput choices;  // a typed number picks one of the safety choices
+        choices.input = engine::InputKind::Choice;
+        choices.choices = safety->choices;
+        open_prompt_ = std::move(choices);
+      }
       if (std::holds_alternative<engine::EndOutput>(*output)) {
         open_prompt_.reset();
         ended_ = true;

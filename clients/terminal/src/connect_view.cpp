@@ -83,6 +83,30 @@ std::optional<engine::Output> output_from_frame(const json& frame) {
     }
     return prompt;
   }
+  if (type == "safety") {
+    engine::SafetyOutput safety;
+    safety.category = string_field(frame, "category");
+    safety.text = string_field(frame, "text");
+    auto optional_text = [](const json& object, const char* key) -> std::optional<std::string> {
+      auto found = object.find(key);
+      if (found == object.end() || !found->is_string()) return std::nullopt;
+      return found->get<std::string>();
+    };
+    if (auto resources = frame.find("resources"); resources != frame.end() && resources->is_array()) {
+      for (const auto& resource : *resources) {
+        if (!resource.is_object()) continue;
+        safety.resources.push_back({string_field(resource, "name"), optional_text(resource, "phone"),
+                                    optional_text(resource, "sms"), optional_text(resource, "url"),
+                                    optional_text(resource, "hours"), {}});
+      }
+    }
+    if (auto choices = frame.find("choices"); choices != frame.end() && choices->is_array()) {
+      for (const auto& choice : *choices) {
+        if (choice.is_object()) safety.choices.push_back({string_field(choice, "id"), string_field(choice, "label")});
+      }
+    }
+    return safety;
+  }
   return std::nullopt;
 }
 
