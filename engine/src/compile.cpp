@@ -32,6 +32,26 @@ void Reporter::add(Severity severity, std::string code, std::string pointer, std
   diagnostics_.push_back(std::move(diagnostic));
 }
 
+AuthorPattern compile_author_pattern(const std::string& source) {
+  AuthorPattern compiled;
+  if (source.size() > kMaxPatternBytes) {
+    compiled.too_large = true;
+    return compiled;
+  }
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_case_sensitive(false);
+  options.set_max_mem(1 << 20);
+  auto regex = std::make_shared<const RE2>(source, options);
+  if (!regex->ok()) {
+    compiled.error = regex->error();
+    compiled.error_arg = regex->error_arg();
+    return compiled;
+  }
+  compiled.regex = std::move(regex);
+  return compiled;
+}
+
 void Reporter::error(std::string code, std::string pointer, std::string message, std::string hint) {
   add(Severity::Error, std::move(code), std::move(pointer), std::move(message), std::move(hint));
 }
@@ -363,24 +383,20 @@ std::optional<Pattern> FlowReader::read_pattern(const Json& json, const std::str
     counter_examples = nullptr;
   }
   if (!source) return std::nullopt;
-  if (source->size() > kMaxPatternBytes) {
+  auto compiled = detail::compile_author_pattern(*source);
+  if (compiled.too_large) {
     report_.error("F033", child(pointer, "match"),
                   "this pattern is " + std::to_string(source->size()) + " bytes; the limit is " +
                       std::to_string(kMaxPatternBytes),
                   "split it into several smaller patterns");
     return std::nullopt;
   }
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_case_sensitive(false);
-  options.set_max_mem(1 << 20);
-  auto regex = std::make_shared<const RE2>(*source, options);
-  if (!regex->ok()) {
-    std::string message = "the pattern does not compile: " + regex->error();
-    report_.error("F030", child(pointer, "match"), message,
-                  regex->error_arg().empty() ? "" : "look at \"" + regex->error_arg() + "\"");
+  if (!compiled.regex) {
+    report_.error("F030", child(pointer, "match"), "the pattern does not compile: " + compiled.error,
+                  compiled.error_arg.empty() ? "" : "look at \"" + compiled.error_arg + "\"");
     return std::nullopt;
   }
+  auto regex = std::move(compiled.regex);
   bool examples_ok = true;
   auto check_examples = [&](const Json* list, const std::string& key, bool should_match) {
     if (list == nullptr) return;

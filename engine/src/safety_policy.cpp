@@ -164,23 +164,20 @@ class PolicyReader {
     const Json* examples = list(json, "examples", pointer, "texts this pattern must match; they are its tests");
     const Json* counter = list(json, "not", pointer, "");
     if (!source) return std::nullopt;
-    if (source->size() > kMaxPatternBytes) {
+    auto compiled = detail::compile_author_pattern(*source);
+    if (compiled.too_large) {
       report_.error("S033", child(pointer, "match"),
                     "this pattern is " + std::to_string(source->size()) + " bytes; the limit is " +
                         std::to_string(kMaxPatternBytes),
                     "split it into several smaller patterns");
       return std::nullopt;
     }
-    RE2::Options options;
-    options.set_log_errors(false);
-    options.set_case_sensitive(false);
-    options.set_max_mem(1 << 20);
-    auto regex = std::make_shared<const RE2>(*source, options);
-    if (!regex->ok()) {
-      report_.error("S030", child(pointer, "match"), "the pattern does not compile: " + regex->error(),
-                    regex->error_arg().empty() ? "" : "look at \"" + regex->error_arg() + "\"");
+    if (!compiled.regex) {
+      report_.error("S030", child(pointer, "match"), "the pattern does not compile: " + compiled.error,
+                    compiled.error_arg.empty() ? "" : "look at \"" + compiled.error_arg + "\"");
       return std::nullopt;
     }
+    auto regex = std::move(compiled.regex);
     bool ok = true;
     auto check = [&](const Json* items, const std::string& key, bool should_match) {
       if (items == nullptr) return;
