@@ -1,5 +1,9 @@
 #include "chat_connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <typeinfo>
 
 #include "log.hpp"
@@ -230,6 +234,7 @@ void ChatConnection::finish_resume(std::string token, std::int64_t last_seen) {
         log::error("store_failed", {{"op", "outputs_after"}});
         self->send_error(protocol::ErrorCode::Internal, "could not re-send earlier messages; reconnect to try again");
       } else {
+        self->hold_segments(missed->size());
         for (const auto& output : *missed) self->send(output.frame);
       }
       log::info("session_resumed", {{"session", self->session_id_}, {"replayed", missed ? missed->size() : 0}});
@@ -333,6 +338,7 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
       self->last_seq_ = seq;
       if (!outputs->empty()) self->last_output_id_ = outputs->back().id;
       // Durable first, then sent: every frame below is already on disk.
+      self->hold_segments(outputs->size());
       for (auto& output : *outputs) self->send(std::move(output.frame));
       double seconds = seconds_since(began);
       self->context_.metrics.turn_seconds.observe(seconds);
@@ -354,6 +360,7 @@ void ChatConnection::resend_turn(std::int64_t seq) {
       if (!outputs) {
         self->send_error(protocol::ErrorCode::Internal, "could not re-send that turn just now", seq);
       } else {
+        self->hold_segments(outputs->size());
         for (const auto& output : *outputs) self->send(output.frame);
       }
       self->turn_done();
@@ -428,9 +435,25 @@ void ChatConnection::send(std::string frame) {
   if (!writing_) do_write();
 }
 
+// Frames written one by one with TCP_NODELAY would each go out as a segment of
+// their own, and each segment costs the kernel a full transmit (on loopback, the
+// receiver's side too): most of a turn's system time. Corked, the frames queue in
+// the socket and leave together once the outbox drains.
+void ChatConnection::hold_segments(std::size_t frames) {
+  if (frames < 2 || corked_ || closing_) return;
+  corked_ = set_cork(true);
+}
+
+bool ChatConnection::set_cork(bool on) {
+  const int value = on ? 1 : 0;
+  auto& socket = beast::get_lowest_layer(ws_).socket();
+  return ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value) == 0 && on;
+}
+
 void ChatConnection::do_write() {
   if (outbox_.empty()) {
     writing_ = false;
+    if (corked_) corked_ = set_cork(false);
     if (close_when_written_) {
       auto reason = *close_when_written_;
       close_when_written_.reset();

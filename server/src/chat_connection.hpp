@@ -54,6 +54,8 @@ class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
   void report_new_safety_event(const engine::StepResult& result, const engine::Flow& flow, const std::string* text);
 
   void send(std::string frame);
+  void hold_segments(std::size_t frames);  // the next `frames` sends leave together
+  bool set_cork(bool on);
   void send_error(protocol::ErrorCode code, std::string message, std::optional<std::int64_t> seq = {});
   void do_write();
   void on_write(beast::error_code ec, std::size_t bytes);
@@ -68,6 +70,7 @@ class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
   beast::flat_buffer buffer_;
   std::deque<std::string> outbox_;
   bool writing_ = false;
+  bool corked_ = false;
   std::optional<websocket::close_reason> close_when_written_;
   bool closing_ = false;
   bool busy_ = false;  // a hello, turn or forget is in flight; nothing more is read

@@ -116,6 +116,8 @@ class SqliteStore final : public SessionStore {
     bool foreign_keys = false;
     bool secure_delete = false;
     int schema_version = 0;
+    int wal_autocheckpoint_pages = 0;
+    int cache_kib = 0;
   };
   void read_settings(StoreCallback<Settings> done);
 

@@ -618,6 +618,8 @@ TEST(SqliteStore, RunsWithWalFullSyncForeignKeysAndSecureDelete) {
   EXPECT_TRUE(settings->foreign_keys);
   EXPECT_TRUE(settings->secure_delete);
   EXPECT_EQ(settings->schema_version, SqliteStore::kSchemaVersion);
+  EXPECT_EQ(settings->wal_autocheckpoint_pages, 10000) << "SQLite's default is 1000";
+  EXPECT_EQ(settings->cache_kib, 32768) << "SQLite's default is 2000";
   EXPECT_EQ(count_rows(folder.file(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
 }
 
