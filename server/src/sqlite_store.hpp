@@ -121,7 +121,7 @@ class SqliteStore final : public SessionStore {
   };
   void read_settings(StoreCallback<Settings> done);
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
  private:
   // What to tell a caller once its batch's transaction has ended; `batch_error`

@@ -208,6 +208,40 @@ TEST(SqliteStore, OutputsAfterAndOutputsOfSeqAreInIdOrder) {
   EXPECT_EQ(ids_of(outputs_after(*store, b.id, 0)), (std::vector<std::int64_t>{1, 2}));
 }
 
+// turn_log holds every session's turns in commit order, each linked to its
+// session's previous turn: interleaved sessions must each find only their own.
+TEST(SqliteStore, InterleavedSessionsEachWalkOnlyTheirOwnTurns) {
+  TempFolder folder;
+  auto store = open_store(folder.file());
+  std::vector<StoredSession> sessions;
+  for (const char* hash : {"hash-a", "hash-b", "hash-c"}) sessions.push_back(create(*store, hash));
+  for (std::int64_t seq = 1; seq <= 5; ++seq) {
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+      const int frames = static_cast<int>(i) + 1;  // a: 1 frame a turn, b: 2, c: 3
+      ASSERT_TRUE(commit(*store, make_turn(sessions[i].id, seq, (seq - 1) * frames, frames)));
+    }
+  }
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turn_log"), 15);
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    const std::int64_t frames = static_cast<std::int64_t>(i) + 1;
+    const auto all = outputs_after(*store, sessions[i].id, 0);
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(5 * frames)) << "session " << i;
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      EXPECT_EQ(all[k].id, static_cast<std::int64_t>(k) + 1);
+      EXPECT_EQ(all[k].seq, static_cast<std::int64_t>(k) / frames + 1);
+    }
+    EXPECT_EQ(outputs_of_seq(*store, sessions[i].id, 1).size(), static_cast<std::size_t>(frames)) << "the oldest";
+    EXPECT_EQ(outputs_of_seq(*store, sessions[i].id, 4).front().id, 3 * frames + 1);
+    EXPECT_TRUE(outputs_of_seq(*store, sessions[i].id, 6).empty()) << "not yet played";
+  }
+  // Deleting the middle session unlinks none of the others' turns.
+  ASSERT_TRUE(await<void>([&](auto done) { store->delete_session(sessions[1].id, done); }));
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turn_log"), 10);
+  EXPECT_EQ(outputs_after(*store, sessions[0].id, 0).size(), 5u);
+  EXPECT_EQ(outputs_after(*store, sessions[2].id, 0).size(), 15u);
+  EXPECT_TRUE(outputs_after(*store, sessions[1].id, 0).empty());
+}
+
 TEST(SqliteStore, OutputsAfterAnIdInsideATurnGivesOnlyTheLaterFramesOfThatTurn) {
   TempFolder folder;
   auto store = open_store(folder.file());
@@ -279,7 +313,7 @@ TEST(SqliteStore, AVersion2FileKeepsItsOutputsWhenMigratedToOneRowPerTurn) {
   auto store = open_store(folder.file());
   EXPECT_EQ(count_rows(folder.file(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
   EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM sqlite_schema WHERE name = 'outputs'"), 0);
-  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turns"), 3) << "a: seq 1 and 3; b: seq 1";
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turn_log"), 3) << "a: seq 1 and 3; b: seq 1";
   const auto a = load(*store, "hash-a");
   ASSERT_TRUE(a);
   const auto all = outputs_after(*store, a->id, 0);
@@ -395,7 +429,7 @@ TEST(SqliteStore, GroupCommitBatchesTurnsFromManyThreads) {
   for (const auto& session : sessions) {
     EXPECT_EQ(outputs_after(*store, session.id, 0).size(), static_cast<std::size_t>(kTurnsPerThread));
   }
-  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turns"), 200) << "one output per turn, one row per turn";
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turn_log"), 200) << "one output per turn, one row per turn";
 }
 
 TEST(SqliteStore, DeleteSessionRemovesItsOutputsFromTheFile) {
@@ -412,10 +446,10 @@ TEST(SqliteStore, DeleteSessionRemovesItsOutputsFromTheFile) {
   ASSERT_TRUE(await<void>([&](auto done) { store->delete_session(doomed.id, done); }));
   EXPECT_FALSE(load(*store, "hash-doomed"));
   EXPECT_TRUE(load(*store, "hash-kept"));
-  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turns WHERE session_id = " + std::to_string(doomed.id)),
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turn_log WHERE session_id = " + std::to_string(doomed.id)),
             0);
   EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM sessions WHERE id = " + std::to_string(doomed.id)), 0);
-  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turns"), 1);
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turn_log"), 1);
   EXPECT_EQ(store->stats().sessions, 1u);
   // secure_delete and the WAL truncation: the text is in no byte of either file.
   fs::path wal = folder.file();
@@ -442,7 +476,7 @@ TEST(SqliteStore, PurgeIdleRemovesOnlyIdleSessions) {
   EXPECT_FALSE(load(*store, "hash-idle"));
   EXPECT_TRUE(load(*store, "hash-active"));
   EXPECT_TRUE(load(*store, "hash-fresh"));
-  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turns WHERE session_id = " + std::to_string(idle.id)),
+  EXPECT_EQ(count_rows(folder.file(), "SELECT count(*) FROM turn_log WHERE session_id = " + std::to_string(idle.id)),
             0);
   EXPECT_EQ(store->stats().sessions, 2u);
   (void)fresh;
