@@ -59,7 +59,8 @@ const std::map<std::string, std::string, std::less<>>& spellings() {
       {"overdoes", "overdose"}, {"overdossed", "overdosed"}, {"hangin", "hanging"}, {"jumpin", "jumping"},
       {"stabbin", "stabbing"}, {"beatin", "beating"}, {"hittin", "hitting"}, {"chokin", "choking"},
       {"hed", "he'd"}, {"theyd", "they'd"}, {"itll", "it'll"}, {"2day", "today"}, {"2morrow", "tomorrow"},
-      {"b4", "before"}, {"tryin", "trying"}, {"goin", "going"}, {"thinkin", "thinking"}, {"wantin", "wanting"},
+      {"tomorow", "tomorrow"}, {"tommorow", "tomorrow"}, {"tommorrow", "tomorrow"}, {"2moro", "tomorrow"},
+      {"n", "and"}, {"nd", "and"}, {"b4", "before"}, {"tryin", "trying"}, {"goin", "going"}, {"thinkin", "thinking"}, {"wantin", "wanting"},
   };
   return kSpellings;
 }
