@@ -54,6 +54,13 @@ const std::map<std::string, std::string, std::less<>>& spellings() {
       {"pillz", "pills"}, {"abt", "about"}, {"tmrw", "tomorrow"}, {"tmr", "tomorrow"}, {"2nite", "tonight"},
       {"2night", "tonight"}, {"stepmum", "stepmom"}, {"stepmam", "stepmom"}, {"mums", "moms"},
       {"bfs", "boyfriend's"}, {"gfs", "girlfriend's"}, {"nobodys", "nobody's"}, {"noone", "no one"},
+      // Added in the generalisation pass: doubled or dropped letters and apostrophes people skip.
+      {"cutt", "cut"}, {"cutted", "cut"}, {"cutts", "cuts"}, {"wirst", "wrist"}, {"wirsts", "wrists"},
+      {"overdoes", "overdose"}, {"overdossed", "overdosed"}, {"hangin", "hanging"}, {"jumpin", "jumping"},
+      {"stabbin", "stabbing"}, {"beatin", "beating"}, {"hittin", "hitting"}, {"chokin", "choking"},
+      {"hed", "he'd"}, {"theyd", "they'd"}, {"itll", "it'll"}, {"2day", "today"}, {"2morrow", "tomorrow"},
+      {"tomorow", "tomorrow"}, {"tommorow", "tomorrow"}, {"tommorrow", "tomorrow"}, {"2moro", "tomorrow"},
+      {"n", "and"}, {"nd", "and"}, {"b4", "before"}, {"tryin", "trying"}, {"goin", "going"}, {"thinkin", "thinking"}, {"wantin", "wanting"},
   };
   return kSpellings;
 }
