@@ -21,12 +21,6 @@
 //
 // The seed is printed; TRELLIS_CRASH_SEED=<n> replays the same kill schedule and
 // conversation choices (the exact interleaving still depends on timing).
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -41,9 +35,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server_process.hpp"
 #include "test_client.hpp"
-
-extern char** environ;
 
 namespace trellis::server {
 namespace {
@@ -52,166 +45,14 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using test_support::ServerProcess;
 using testing::TestClient;
 
 constexpr int kConversations = 16;
 constexpr int kKills = 5;
 constexpr milliseconds kReadTimeout{8000};       // a live server answers a turn far sooner
-constexpr milliseconds kStartTimeout{10000};     // from spawn to /healthz answering
 constexpr milliseconds kStopTimeout{15000};      // SIGTERM to exit
 constexpr milliseconds kTrafficAfterLastKill{2000};
-
-// GET /healthz with a deadline on the whole exchange.
-bool answers_healthz(std::uint16_t port, milliseconds timeout) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  http::request<http::empty_body> request{http::verb::get, "/healthz", 11};
-  request.set(http::field::host, "127.0.0.1");
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  bool healthy = false;
-  stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](beast::error_code ec) {
-    if (ec) return;
-    http::async_write(stream, request, [&](beast::error_code write_ec, std::size_t) {
-      if (write_ec) return;
-      http::async_read(stream, buffer, response, [&](beast::error_code read_ec, std::size_t) {
-        healthy = !read_ec && response.result() == http::status::ok;
-      });
-    });
-  });
-  io.run_for(timeout);
-  return healthy;
-}
-
-// A port nobody listens on right now (it may be taken again before we use it).
-std::uint16_t free_port() {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
-}
-
-// One `trellis serve` child. The destructor kills it, so a failing test leaves no
-// server behind; PR_SET_PDEATHSIG covers the test process itself dying.
-class ServerProcess {
- public:
-  explicit ServerProcess(fs::path folder) : folder_(std::move(folder)) {}
-  ~ServerProcess() { kill_now(); }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  // Spawns the server on `port` and waits for /healthz. False if it exited
-  // (the port was taken, say) or did not become healthy in time; it is not running then.
-  bool start(std::uint16_t port) {
-    port_ = port;
-    std::vector<std::string> args{TRELLIS_BINARY,
-                                  "serve",
-                                  "--port", std::to_string(port),
-                                  "--dialogs", (fs::path(TRELLIS_SOURCE_DIR) / "dialogs").string(),
-                                  "--database", (folder_ / "trellis.db").string(),
-                                  "--web-root", (folder_ / "web").string(),
-                                  "--threads", "2"};
-    std::vector<std::string> environment;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::string_view(*entry).substr(0, 8) != "TRELLIS_") environment.emplace_back(*entry);
-    }
-    // The rate limit is for people; these clients answer as fast as the server commits.
-    environment.emplace_back("TRELLIS_INPUTS_PER_SECOND=1000");
-    environment.emplace_back("TRELLIS_INPUT_BURST=10000");
-    environment.emplace_back("TRELLIS_SHUTDOWN_GRACE_SECONDS=5");
-    std::vector<char*> argv, envp;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    for (auto& variable : environment) envp.push_back(variable.data());
-    envp.push_back(nullptr);
-    const std::string log = (folder_ / "server.log").string();
-    const pid_t parent = getpid();
-
-    pid_t child = fork();
-    if (child < 0) return false;
-    if (child == 0) {
-      // Only async-signal-safe calls until exec.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (out >= 0) {
-        dup2(out, STDOUT_FILENO);
-        dup2(out, STDERR_FILENO);
-        close(out);
-      }
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    pid_ = child;
-    ++starts_;
-    const auto deadline = steady_clock::now() + kStartTimeout;
-    while (steady_clock::now() < deadline) {
-      if (has_exited()) return false;
-      if (answers_healthz(port, milliseconds(500))) return true;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    kill_now();
-    return false;
-  }
-
-  // Starts on a free port, trying a few in case one is taken between picking and binding.
-  bool start_anywhere() {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      if (start(free_port())) return true;
-    }
-    return false;
-  }
-
-  // Starts again on the same port (the clients know only that one).
-  bool restart() {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      if (start(port_)) return true;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return false;
-  }
-
-  void kill_now() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);  // SIGKILL cannot be caught: this returns promptly
-    pid_ = 0;
-  }
-
-  // SIGTERM, then the exit status if it exits within `timeout` (else SIGKILL and nullopt).
-  std::optional<int> terminate(milliseconds timeout) {
-    if (pid_ <= 0) return std::nullopt;
-    ::kill(pid_, SIGTERM);
-    const auto deadline = steady_clock::now() + timeout;
-    while (steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    kill_now();
-    return std::nullopt;
-  }
-
-  std::uint16_t port() const { return port_; }
-  int starts() const { return starts_; }
-  fs::path log_file() const { return folder_ / "server.log"; }
-
- private:
-  bool has_exited() {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-    pid_ = 0;
-    return true;
-  }
-
-  fs::path folder_;
-  pid_t pid_ = 0;
-  std::uint16_t port_ = 0;
-  int starts_ = 0;
-};
 
 // An answer any prompt accepts (as in server_test.cpp), sometimes typed instead of pressed.
 json answer_for(const json& prompt, std::int64_t seq, std::mt19937_64& random) {
@@ -552,7 +393,8 @@ class CrashTest : public ::testing::Test {
     folder_ = fs::temp_directory_path() / ("trellis-crash-" + std::to_string(names()));
     fs::create_directories(folder_ / "web");
     std::ofstream(folder_ / "web" / "index.html") << "<!doctype html><title>Trellis</title>";
-    server_ = std::make_unique<ServerProcess>(folder_);
+    server_ = std::make_unique<ServerProcess>(test_support::ServerProcessOptions{
+        TRELLIS_BINARY, fs::path(TRELLIS_SOURCE_DIR) / "dialogs", folder_, {}});
   }
   void TearDown() override {
     stop_ = true;

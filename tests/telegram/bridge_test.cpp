@@ -1,20 +1,26 @@
 #include "bridge.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 
 #include <gtest/gtest.h>
 
 #include "bridge_store.hpp"
+#include "documented_requests.hpp"
 #include "fake_bot_api.hpp"
+#include "message_split.hpp"
 #include "server.hpp"
+#include "webhook_secret.hpp"
 
 namespace trellis::telegram {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::expect_documented;
 using testing::FakeBotApi;
 
 constexpr std::int64_t kAlice = 111111111;
@@ -26,48 +32,6 @@ fs::path fresh_folder() {
   fs::create_directories(folder / "web");
   std::ofstream(folder / "web" / "index.html") << "<!doctype html><title>Trellis</title>";
   return folder;
-}
-
-// Every request names a documented method and carries its required parameters
-// with the documented JSON types (api_methods.json), and nothing undocumented.
-void expect_documented(const std::vector<testing::BotRequest>& requests) {
-  static const json methods = testing::fixture("api_methods.json")["methods"];
-  for (const auto& request : requests) {
-    ASSERT_TRUE(methods.contains(request.method)) << request.method;
-    const auto& spec = methods[request.method];
-    ASSERT_TRUE(request.params.is_object()) << request.method;
-    for (const auto& [name, type] : spec.items()) {
-      const std::string types = type.get<std::string>();
-      if (types.front() == '!') {
-        EXPECT_TRUE(request.params.contains(name)) << request.method << " lacks " << name;
-      }
-    }
-    for (const auto& [name, value] : request.params.items()) {
-      ASSERT_TRUE(spec.contains(name)) << request.method << " has undocumented " << name;
-      const std::string types = spec[name].get<std::string>();
-      bool fits = (types.find("Integer") != std::string::npos && value.is_number_integer()) ||
-                  (types.find("String") != std::string::npos && value.is_string()) ||
-                  (types.find("Boolean") != std::string::npos && value.is_boolean()) ||
-                  (types.find("Array") != std::string::npos && value.is_array()) ||
-                  (types.find("Markup") != std::string::npos && value.is_object()) ||
-                  (types.find("Options") != std::string::npos && value.is_object());
-      EXPECT_TRUE(fits) << request.method << "." << name << " is " << value.dump() << ", documented " << types;
-    }
-    EXPECT_FALSE(request.params.contains("parse_mode")) << "plain text only";
-    if (request.method == "sendMessage") {
-      EXPECT_FALSE(request.params["text"].get<std::string>().empty());
-      for (const auto& row : request.params.value("reply_markup", json::object()).value("inline_keyboard", json::array())) {
-        for (const auto& button : row) {
-          auto data = button["callback_data"].get<std::string>();
-          EXPECT_GE(data.size(), 1u);
-          EXPECT_LE(data.size(), 64u);
-        }
-      }
-    }
-    if (request.method == "answerCallbackQuery" && request.params.contains("text")) {
-      EXPECT_LE(request.params["text"].get<std::string>().size(), 200u);
-    }
-  }
 }
 
 class BridgeTest : public ::testing::Test {
@@ -94,7 +58,7 @@ class BridgeTest : public ::testing::Test {
     server::ServerConfig config;
     config.port = port;
     config.io_threads = 2;
-    config.dialogs = fs::path(TRELLIS_SOURCE_DIR) / "dialogs";
+    config.dialogs = dialogs_;
     config.web_root = folder_ / "web";
     config.database = folder_ / "trellis.db";
     config.shutdown_grace = std::chrono::seconds(5);
@@ -205,7 +169,100 @@ class BridgeTest : public ::testing::Test {
     return "";
   }
 
+  // Waits the bridge made (through its pacer), each with how many requests the
+  // fake had recorded when it began: everything before that index came first, and
+  // whatever the waiting chat sends next comes at or after it.
+  struct Waited {
+    std::size_t after_requests;
+    Milliseconds wait;
+  };
+  std::vector<Waited> waits() const {
+    std::lock_guard lock(waits_mutex_);
+    return waits_;
+  }
+  // Options whose pacer records every wait and then really waits it.
+  BridgeOptions recording_options() {
+    auto opts = options();
+    opts.api.pacer.sleep = [this](Milliseconds wait) {
+      {
+        std::lock_guard lock(waits_mutex_);
+        waits_.push_back({api_->requests().size(), wait});
+      }
+      std::this_thread::sleep_for(wait);
+    };
+    return opts;
+  }
+  // One chat's story in order: "say:<text>" (with " [buttons]" when it has a keyboard),
+  // "typing" for sendChatAction, and "wait:<ms>" for the waits recorded above.
+  std::vector<std::string> timeline(std::int64_t chat = kAlice) const {
+    const auto requests = api_->requests();
+    const auto recorded_waits = waits();
+    std::vector<std::string> story;
+    std::size_t next_wait = 0;
+    for (std::size_t i = 0; i <= requests.size(); ++i) {
+      while (next_wait < recorded_waits.size() && recorded_waits[next_wait].after_requests <= i) {
+        story.push_back("wait:" + std::to_string(recorded_waits[next_wait++].wait.count()));
+      }
+      if (i == requests.size()) break;
+      const auto& request = requests[i];
+      if (!request.params.is_object() || request.params.value("chat_id", std::int64_t{0}) != chat) continue;
+      if (request.method == "sendMessage") {
+        story.push_back("say:" + request.params["text"].get<std::string>() +
+                        (request.params.contains("reply_markup") ? " [buttons]" : ""));
+      } else if (request.method == "sendChatAction") {
+        story.push_back(request.params.value("action", "") == "typing" ? "typing" : "action?");
+      }
+    }
+    return story;
+  }
+  // The webhook listener's answer to one request shaped like the fixture `envelope`.
+  unsigned post_webhook(const json& envelope) {
+    namespace http = server::http;
+    server::asio::io_context io;
+    server::tcp::socket socket(io);
+    socket.connect({server::asio::ip::make_address("127.0.0.1"), bridge_->webhook_port()});
+    http::request<http::string_body> request{http::verb::post, envelope["path"].get<std::string>(), 11};
+    for (const auto& [name, value] : envelope["headers"].items()) request.set(name, value.get<std::string>());
+    request.body() = envelope["body"].dump();
+    request.prepare_payload();
+    http::write(socket, request);
+    server::beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    return response.result_int();
+  }
+  unsigned post_webhook_with_secret(const std::string& secret) {
+    auto envelope = testing::fixture("webhook.incoming_request.json");
+    envelope["headers"]["X-Telegram-Bot-Api-Secret-Token"] = secret;
+    return post_webhook(envelope);
+  }
+  BridgeOptions webhook_options() {
+    auto opts = options();
+    opts.webhook_url = "https://bot.example.org/telegram/webhook";
+    opts.listen_port = 0;
+    opts.log = [this](const std::string& line) {
+      std::lock_guard lock(waits_mutex_);
+      log_.push_back(line);
+    };
+    return opts;
+  }
+  std::vector<std::string> log_lines() const {
+    std::lock_guard lock(waits_mutex_);
+    return log_;
+  }
+  // The flow's button on /start's keyboard whose label begins with `title`.
+  void press_flow(const std::string& title) {
+    for (const auto& button : last_keyboard().second) {
+      if (button["text"].get<std::string>().rfind(title, 0) == 0) return press(button["text"]);
+    }
+    ADD_FAILURE() << "no flow button for " << title << " in " << last_keyboard().second.dump();
+  }
+
   fs::path folder_;
+  fs::path dialogs_ = fs::path(TRELLIS_SOURCE_DIR) / "dialogs";
+  mutable std::mutex waits_mutex_;
+  std::vector<Waited> waits_;
+  std::vector<std::string> log_;
   std::unique_ptr<server::Server> server_;
   std::uint16_t port_ = 0;
   std::unique_ptr<FakeBotApi> api_;
@@ -383,21 +440,7 @@ TEST_F(BridgeTest, WebhookChecksTheSecret) {
   EXPECT_EQ(set[0].params["secret_token"], "rB7x_Wq2-Lk9Tz4mN8vC1sD6");
   expect_documented(set);
 
-  auto post = [&](const json& envelope) {
-    namespace http = server::http;
-    server::asio::io_context io;
-    server::tcp::socket socket(io);
-    socket.connect({server::asio::ip::make_address("127.0.0.1"), bridge_->webhook_port()});
-    http::request<http::string_body> request{http::verb::post, envelope["path"].get<std::string>(), 11};
-    for (const auto& [name, value] : envelope["headers"].items()) request.set(name, value.get<std::string>());
-    request.body() = envelope["body"].dump();
-    request.prepare_payload();
-    http::write(socket, request);
-    server::beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(socket, buffer, response);
-    return response.result_int();
-  };
+  auto post = [&](const json& envelope) { return post_webhook(envelope); };
   auto bad = testing::fixture("webhook.incoming_request.bad_secret.json");
   EXPECT_EQ(post(bad), 403u);
   EXPECT_TRUE(texts().empty());
@@ -405,6 +448,199 @@ TEST_F(BridgeTest, WebhookChecksTheSecret) {
   EXPECT_EQ(post(good), 200u);
   settle();
   EXPECT_EQ(texts().back(), "Nothing is running just now. Send /start to choose a reflection.");
+}
+
+// Counted apart from message_split.cpp, the way Telegram counts a message's length: UTF-16 code units.
+std::size_t utf16_units(const std::string& text) {
+  std::size_t units = 0;
+  for (unsigned char byte : text) {
+    if ((byte & 0xC0) != 0x80) ++units;  // a code point begins
+    if (byte >= 0xF0) ++units;           // outside the BMP: a surrogate pair
+  }
+  return units;
+}
+std::size_t code_points(const std::string& text) {
+  std::size_t count = 0;
+  for (unsigned char byte : text) count += (byte & 0xC0) != 0x80;
+  return count;
+}
+std::string join(const std::vector<std::string>& parts, std::size_t from, std::size_t to, const std::string& glue) {
+  std::string out;
+  for (std::size_t i = from; i < to; ++i) out += (i > from ? glue : "") + parts[i];
+  return out;
+}
+
+// Eight paragraphs of 1,168 UTF-16 units (1,003 code points: each 🌱 counts twice).
+// Counting code points, four would fit in one message; counting as Telegram does, only three.
+std::vector<std::string> long_letter_paragraphs() {
+  std::vector<std::string> paragraphs;
+  for (int i = 1; i <= 8; ++i) {
+    std::string paragraph = "Paragraph " + std::to_string(i) + ":";
+    for (int word = 0; word < 165; ++word) paragraph += " calm\U0001F331";
+    paragraphs.push_back(paragraph);
+  }
+  return paragraphs;
+}
+
+// A one-message flow in a dialogs folder of its own (with the real safety policy).
+void write_long_letter_flow(const fs::path& dialogs, const std::string& text) {
+  fs::create_directories(dialogs / "long-letter");
+  fs::create_directories(dialogs / "safety");
+  fs::copy_file(fs::path(TRELLIS_SOURCE_DIR) / "dialogs" / "safety" / "policy.json", dialogs / "safety" / "policy.json");
+  json flow{{"trellis", 1},
+            {"id", "long-letter"},
+            {"version", 1},
+            {"title", "A long letter"},
+            {"description", "One long message, for the Telegram bridge's tests."},
+            {"minutes", 1},
+            {"credits", json::array({{{"author", "Trellis"}, {"work", "tests/telegram/bridge_test.cpp"}}})},
+            {"start", "letter"},
+            {"nodes",
+             {{"letter", {{"type", "message"}, {"say", text}, {"next", "close"}}},
+              {"close", {{"type", "end"}, {"say", "That is the whole letter."}}}}}};
+  std::ofstream(dialogs / "long-letter" / "flow.json") << flow.dump(2);
+}
+
+TEST_F(BridgeTest, LongMessageArrivesInParagraphPiecesUnderTheLimit) {
+  const auto paragraphs = long_letter_paragraphs();
+  const std::string letter = join(paragraphs, 0, paragraphs.size(), "\n\n");
+  ASSERT_GT(utf16_units(letter), 9000u);
+  ASSERT_LE(code_points(join(paragraphs, 0, 4, "\n\n")), kMaxMessageUnits);  // the test means something
+  ASSERT_GT(utf16_units(join(paragraphs, 0, 4, "\n\n")), kMaxMessageUnits);
+  dialogs_ = folder_ / "dialogs";
+  write_long_letter_flow(dialogs_, letter);
+  stop_server();
+  start_server(0);
+  start_bridge();
+  send(testing::command_update("/start"));
+  press_flow("A long letter");
+  ASSERT_TRUE(said("That is the whole letter.")) << ::testing::PrintToString(texts());
+
+  // The letter's pieces: what came between the /start welcome and the end's own words.
+  auto all = texts();
+  auto first = std::find_if(all.begin(), all.end(), [](const std::string& text) { return text.rfind("Paragraph 1:", 0) == 0; });
+  auto last = std::find(all.begin(), all.end(), "That is the whole letter.");
+  ASSERT_NE(first, all.end());
+  ASSERT_LT(first, last);
+  const std::vector<std::string> pieces(first, last);
+  ASSERT_EQ(pieces.size(), 3u) << "greedy, in UTF-16 units: 3 + 3 + 2 paragraphs";
+
+  std::size_t paragraph = 0;
+  for (const auto& piece : pieces) {
+    EXPECT_LE(utf16_units(piece), kMaxMessageUnits);
+    // Whole paragraphs, in order, as many as fit.
+    std::size_t end = paragraph;
+    while (end < paragraphs.size() && join(paragraphs, paragraph, end + 1, "\n\n").size() <= piece.size()) ++end;
+    EXPECT_EQ(piece, join(paragraphs, paragraph, end, "\n\n")) << "piece " << (&piece - pieces.data());
+    if (end < paragraphs.size()) {
+      EXPECT_GT(utf16_units(join(paragraphs, paragraph, end + 1, "\n\n")), kMaxMessageUnits) << "the next paragraph fitted";
+    }
+    paragraph = end;
+  }
+  EXPECT_EQ(paragraph, paragraphs.size());
+  EXPECT_EQ(join(pieces, 0, pieces.size(), "\n\n"), letter);  // nothing lost but the whitespace at the cuts
+  expect_documented(api_->requests());
+}
+
+// The flow's says from `node` on, as timeline() shows them: a pause is "typing"
+// then the pause's length scaled by `scale`.
+void append_says(const json& node, double scale, std::vector<std::string>& story) {
+  json says = node["say"].is_array() ? node["say"] : json::array({node["say"]});
+  for (const auto& say : says) {
+    if (say.is_string()) {
+      story.push_back("say:" + say.get<std::string>());
+    } else {
+      story.push_back("typing");
+      story.push_back("wait:" + std::to_string(static_cast<long>(say["pause"].get<double>() * scale)));
+    }
+  }
+}
+
+TEST_F(BridgeTest, PausesShowTypingAndWaitBeforeTheNextMessage) {
+  start_bridge(recording_options());
+  send(testing::command_update("/start"));
+  press_flow("A self-compassion break");
+  press("7");
+  press("Skip");  // what's hard: kept to oneself; then breathing, with a pause after every line
+  ASSERT_TRUE(said("Which words would you like to offer yourself?")) << ::testing::PrintToString(texts());
+
+  std::ifstream file(fs::path(TRELLIS_SOURCE_DIR) / "dialogs" / "self-compassion" / "flow.json");
+  const json flow = json::parse(file);
+  std::vector<std::string> expected;
+  append_says(flow["nodes"]["unnamed"], 0.001, expected);
+  append_says(flow["subflows"]["breathe"]["nodes"]["breaths"], 0.001, expected);
+  for (const char* node : {"mindfulness", "humanity", "kindness"}) append_says(flow["nodes"][node], 0.001, expected);
+  expected.push_back("say:" + flow["nodes"]["choose_phrase"]["ask"].get<std::string>() + " [buttons]");
+  ASSERT_GE(std::count(expected.begin(), expected.end(), "typing"), 10);
+
+  const auto story = timeline();
+  auto from = std::find(story.begin(), story.end(), expected.front());
+  ASSERT_NE(from, story.end()) << ::testing::PrintToString(story);
+  // Every pause: "typing" first, then the wait (4 s, scaled), and only then the next message.
+  EXPECT_EQ(std::vector<std::string>(from, story.end()), expected);
+  expect_documented(api_->requests());
+}
+
+TEST_F(BridgeTest, WebhookSecretIsMadeOnceAndKeptAcrossRestarts) {
+  start_bridge(webhook_options());
+  auto first = api_->requests("setWebhook");
+  ASSERT_EQ(first.size(), 1u);
+  const std::string secret = first[0].params["secret_token"];
+  EXPECT_TRUE(is_valid_webhook_secret(secret)) << "a secret setWebhook accepts";
+  EXPECT_EQ(secret.size(), 43u) << "256 random bits, base64url";
+  EXPECT_EQ(post_webhook_with_secret(secret), 200u);
+  EXPECT_EQ(post_webhook_with_secret(secret + "x"), 403u);
+
+  bridge_->stop();
+  bridge_.reset();
+  start_bridge(webhook_options());  // the same database
+  auto again = api_->requests("setWebhook");
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[1].params["secret_token"], secret) << "a restart keeps the secret Telegram holds";
+  EXPECT_EQ(post_webhook_with_secret(secret), 200u);
+  EXPECT_EQ(post_webhook_with_secret("rB7x_Wq2-Lk9Tz4mN8vC1sD6"), 403u);
+  bridge_->stop();
+  bridge_.reset();
+
+  auto other = webhook_options();
+  other.database = folder_ / "other.db";
+  start_bridge(other);
+  auto third = api_->requests("setWebhook");
+  ASSERT_EQ(third.size(), 3u);
+  EXPECT_NE(third[2].params["secret_token"], secret) << "each bridge database makes its own";
+  for (const auto& line : log_lines()) EXPECT_EQ(line.find(secret), std::string::npos) << "logged: " << line;
+  expect_documented(api_->requests());
+}
+
+TEST_F(BridgeTest, GivenWebhookSecretIsValidatedAndUsed) {
+  for (const std::string& bad : {std::string("has space"), std::string("dots.are.out"), std::string("caf\u00e9"),
+                          std::string(257, 'a'), std::string("slash/plus+")}) {
+    auto opts = webhook_options();
+    opts.webhook_secret = bad;
+    auto created = Bridge::create(opts);
+    ASSERT_FALSE(created) << bad;
+    EXPECT_EQ(created.error().find(bad), std::string::npos) << "the error quotes the secret";
+  }
+  EXPECT_TRUE(api_->requests("setWebhook").empty());
+
+  // A stored secret exists; a given one wins over it, and is not stored in its place.
+  start_bridge(webhook_options());
+  const std::string stored = api_->requests("setWebhook").at(0).params["secret_token"];
+  bridge_->stop();
+  bridge_.reset();
+  auto opts = webhook_options();
+  const std::string given = std::string(200, 'A') + "az09_-" + std::string(50, 'z');
+  ASSERT_EQ(given.size(), 256u);
+  opts.webhook_secret = given;
+  start_bridge(opts);
+  EXPECT_EQ(api_->requests("setWebhook").at(1).params["secret_token"], given);
+  EXPECT_EQ(post_webhook_with_secret(given), 200u);
+  EXPECT_EQ(post_webhook_with_secret(stored), 403u);
+  bridge_->stop();
+  bridge_.reset();
+  start_bridge(webhook_options());
+  EXPECT_EQ(api_->requests("setWebhook").at(2).params["secret_token"], stored);
+  expect_documented(api_->requests());
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ FakeBotApi::~FakeBotApi() {
     stopping_ = true;
   }
   pushed_.notify_all();
+  released_.notify_all();
   beast::error_code ignored;
   tcp::socket wake(io_);
   wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ignored);
@@ -62,6 +63,24 @@ void FakeBotApi::fail_next(const std::string& method, unsigned status, json body
 void FakeBotApi::block(std::int64_t chat_id) {
   std::lock_guard lock(mutex_);
   blocked_.insert(chat_id);
+}
+
+void FakeBotApi::hold(const std::string& method, std::int64_t chat_id, int nth) {
+  std::lock_guard lock(mutex_);
+  hold_ = Hold{method, chat_id, nth, false, false};
+}
+
+bool FakeBotApi::is_holding() const {
+  std::lock_guard lock(mutex_);
+  return hold_ && hold_->holding;
+}
+
+void FakeBotApi::release_held() {
+  {
+    std::lock_guard lock(mutex_);
+    if (hold_) hold_->released = true;
+  }
+  released_.notify_all();
 }
 
 std::vector<BotRequest> FakeBotApi::requests() const {
@@ -102,6 +121,12 @@ std::pair<unsigned, json> FakeBotApi::answer(BotRequest& request) {
     return failure;
   }
   const auto chat_id = request.params.is_object() ? request.params.value("chat_id", std::int64_t{0}) : 0;
+  if (hold_ && !hold_->released && hold_->method == request.method && hold_->chat_id == chat_id &&
+      hold_->calls_left > 0 && --hold_->calls_left == 0) {
+    hold_->holding = true;
+    released_.wait(lock, [&] { return stopping_ || hold_->released; });
+    hold_->holding = false;
+  }
   if ((request.method == "sendMessage" || request.method == "sendChatAction") && blocked_.count(chat_id)) {
     lock.unlock();
     return {403, fixture("error.403.bot_blocked.json")};

@@ -51,6 +51,11 @@ class FakeBotApi {
   void fail_next(const std::string& method, unsigned status, nlohmann::json body);
   // Every sendMessage and sendChatAction to this chat answers 403 "bot was blocked".
   void block(std::int64_t chat_id);
+  // The `nth` next call of `method` to `chat_id` gets no answer until release_held()
+  // (or the fake stops): the caller hangs in mid-request, where a test can kill it.
+  void hold(const std::string& method, std::int64_t chat_id, int nth = 1);
+  bool is_holding() const;
+  void release_held();
 
   std::vector<BotRequest> requests() const;
   std::vector<BotRequest> requests(const std::string& method) const;
@@ -85,6 +90,15 @@ class FakeBotApi {
   std::int64_t confirmed_offset_ = 0;
   std::map<std::string, std::deque<std::pair<unsigned, nlohmann::json>>> failures_;
   std::set<std::int64_t> blocked_;
+  struct Hold {
+    std::string method;
+    std::int64_t chat_id = 0;
+    int calls_left = 0;   // the held call is the one that brings this to 0
+    bool holding = false;
+    bool released = false;
+  };
+  std::optional<Hold> hold_;
+  std::condition_variable released_;
   bool stopping_ = false;
   std::thread acceptor_thread_;
   std::vector<std::thread> connections_;

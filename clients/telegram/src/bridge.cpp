@@ -17,6 +17,7 @@
 #include "callback_data.hpp"
 #include "output_renderer.hpp"
 #include "update_action.hpp"
+#include "webhook_secret.hpp"
 #include "ws_session.hpp"
 
 namespace trellis::telegram {
@@ -585,7 +586,10 @@ tl::expected<std::unique_ptr<Bridge>, std::string> Bridge::create(BridgeOptions 
     auto hook = server::parse_webhook_url(options.webhook_url);
     if (!hook) return tl::unexpected("--webhook-url: " + hook.error());
     impl->webhook_path = hook->target;
-    if (options.webhook_secret.empty()) return tl::unexpected(std::string("webhook mode needs a secret"));
+    // Never quote the secret back: an error message may end up in a log.
+    if (!options.webhook_secret.empty() && !is_valid_webhook_secret(options.webhook_secret)) {
+      return tl::unexpected(std::string("the webhook secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -"));
+    }
   }
   auto api = BotApi::create(options.api);
   if (!api) return tl::unexpected(api.error());
@@ -593,6 +597,14 @@ tl::expected<std::unique_ptr<Bridge>, std::string> Bridge::create(BridgeOptions 
   auto store = BridgeStore::open(options.database);
   if (!store) return tl::unexpected(store.error());
   impl->store = std::move(*store);
+  if (!options.webhook_url.empty() && options.webhook_secret.empty()) {
+    // Made once and kept: the secret Telegram holds stays valid across restarts.
+    try {
+      options.webhook_secret = impl->store->webhook_secret_or(new_webhook_secret());
+    } catch (const std::exception& error) {
+      return tl::unexpected(std::string(error.what()));
+    }
+  }
   impl->options = std::move(options);
   return std::unique_ptr<Bridge>(new Bridge(std::move(impl)));
 }

@@ -33,7 +33,9 @@ struct BridgeOptions {
   int poll_timeout_seconds = 30;
   // Webhook mode when webhook_url is set: setWebhook(webhook_url, secret_token =
   // webhook_secret) and an HTTP listener on listen_address:listen_port (put TLS
-  // in front of it). Requests without the secret header get 403.
+  // in front of it). Requests without the secret header get 403. An empty
+  // webhook_secret means the one stored in the database, made (CSPRNG) on the
+  // first start and kept, so it stays the same across restarts.
   std::string webhook_url;
   std::string webhook_secret;
   std::string listen_address = "127.0.0.1";

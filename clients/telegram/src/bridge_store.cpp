@@ -19,6 +19,7 @@ constexpr const char* kSchema = R"sql(
     keyboard_message_id INTEGER NOT NULL DEFAULT 0,
     blocked INTEGER NOT NULL DEFAULT 0);
   CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
 // A prepared statement for one use; finalized when it goes out of scope.
@@ -153,6 +154,16 @@ void BridgeStore::set_offset(std::int64_t offset) {
   Statement upsert(db_, "INSERT OR REPLACE INTO meta(name, value) VALUES ('offset', ?)");
   upsert.bind(1, offset);
   upsert.step();
+}
+
+std::string BridgeStore::webhook_secret_or(const std::string& fresh) {
+  std::lock_guard lock(mutex_);
+  // A TEXT column: in meta's INTEGER one, a secret of digits would lose its leading zeros.
+  Statement insert(db_, "INSERT OR IGNORE INTO secrets(name, value) VALUES ('webhook_secret', ?)");
+  insert.bind(1, fresh);
+  insert.step();
+  Statement row(db_, "SELECT value FROM secrets WHERE name = 'webhook_secret'");
+  return row.step() ? row.text(0) : fresh;
 }
 
 }  // namespace trellis::telegram

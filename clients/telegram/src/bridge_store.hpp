@@ -1,6 +1,7 @@
 #pragma once
 // The bridge's own small SQLite file: per private chat, the Trellis session
-// token and how far the chat has got; and the getUpdates offset. A restarted
+// token and how far the chat has got; the getUpdates offset; and the webhook
+// secret the bridge made for itself. A restarted
 // bridge reads it back and resumes every conversation. Thread-safe (one mutex:
 // the writes are tiny).
 #include <cstdint>
@@ -41,6 +42,8 @@ class BridgeStore {
   std::vector<ChatRecord> chats_with_pending_turns();
   std::int64_t offset();
   void set_offset(std::int64_t offset);
+  // The stored webhook secret; `fresh` is stored (and returned) when there is none yet.
+  std::string webhook_secret_or(const std::string& fresh);
 
  private:
   explicit BridgeStore(sqlite3* db) : db_(db) {}

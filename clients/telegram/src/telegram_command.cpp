@@ -6,8 +6,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "alert_webhook.hpp"  // new_delivery_id: a random secret
 #include "bridge.hpp"
+#include "webhook_secret.hpp"
 
 namespace trellis::telegram {
 
@@ -28,13 +28,21 @@ CLI::App* add_telegram_command(CLI::App& app, TelegramCommand& command) {
   telegram->add_option("--webhook-url", command.webhook_url,
                        "Webhook mode: the public https address Telegram posts updates to (default: long polling)")
       ->type_name("URL");
+  telegram->add_option("--webhook-secret-file", command.webhook_secret_file,
+                       "Webhook mode: read the secret_token from this file (default: "
+                       "$TRELLIS_TELEGRAM_WEBHOOK_SECRET, else one made once and kept in --database)")
+      ->type_name("FILE");
   telegram->add_option("--listen", command.listen, "Webhook mode: where to listen (behind a TLS proxy)")
       ->type_name("ADDRESS:PORT")
       ->capture_default_str();
   telegram->add_option("--poll-timeout", command.poll_timeout, "Long-poll time in seconds (1-50)")
       ->check(CLI::Range(1, 50))
       ->capture_default_str();
+  // Hidden, for tests: shrinks every wait (a flow's pauses, the rate limits, the backoffs) by this factor.
+  telegram->add_option("--time-scale", command.time_scale)->check(CLI::Range(0.0001, 1.0))->group("");
   telegram->footer(R"(The bot token comes from $TRELLIS_TELEGRAM_TOKEN or --token-file; it is never printed.
+Webhook mode's secret comes from $TRELLIS_TELEGRAM_WEBHOOK_SECRET or --webhook-secret-file
+(1-256 of A-Z a-z 0-9 _ -); without either, one is made once and kept in --database.
 Examples:
   TRELLIS_TELEGRAM_TOKEN=123:ABC trellis telegram --server ws://127.0.0.1:8080/ws
   trellis telegram --token-file /run/secrets/bot --webhook-url https://bot.example.org/telegram)");
@@ -49,19 +57,26 @@ std::string trim(std::string text) {
   return text;
 }
 
+// The contents of `file`, trimmed; nullopt when it cannot be read.
+std::optional<std::string> read_secret_file(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return trim(text.str());
+}
+
 }  // namespace
 
 int run_telegram_command(const TelegramCommand& command) {
   BridgeOptions options;
   if (command.token_file) {
-    std::ifstream file(*command.token_file);
-    if (!file) {
+    auto token = read_secret_file(*command.token_file);
+    if (!token) {
       std::cerr << "trellis telegram: cannot read " << *command.token_file << "\n";
       return 2;
     }
-    std::stringstream text;
-    text << file.rdbuf();
-    options.api.token = trim(text.str());
+    options.api.token = *token;
   } else if (const char* token = std::getenv("TRELLIS_TELEGRAM_TOKEN")) {
     options.api.token = trim(token);
   }
@@ -73,11 +88,26 @@ int run_telegram_command(const TelegramCommand& command) {
   options.server_url = command.server;
   options.database = command.database;
   options.poll_timeout_seconds = command.poll_timeout;
+  options.api.pacer.scale = command.time_scale;
   options.log = [](const std::string& line) { std::cerr << "trellis telegram: " << line << "\n"; };
   if (command.webhook_url) {
     options.webhook_url = *command.webhook_url;
-    // A fresh secret each run: setWebhook hands it to Telegram at every start.
-    options.webhook_secret = server::new_delivery_id();
+    // Given, or else (left empty) the one the bridge made once and keeps in its database.
+    if (command.webhook_secret_file) {
+      auto secret = read_secret_file(*command.webhook_secret_file);
+      if (!secret) {
+        std::cerr << "trellis telegram: cannot read " << *command.webhook_secret_file << "\n";
+        return 2;
+      }
+      options.webhook_secret = *secret;
+    } else if (const char* secret = std::getenv("TRELLIS_TELEGRAM_WEBHOOK_SECRET")) {
+      options.webhook_secret = trim(secret);
+    }
+    if ((command.webhook_secret_file || std::getenv("TRELLIS_TELEGRAM_WEBHOOK_SECRET")) &&
+        !is_valid_webhook_secret(options.webhook_secret)) {
+      std::cerr << "trellis telegram: the webhook secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -\n";
+      return 2;
+    }
     auto colon = command.listen.rfind(':');
     if (colon == std::string::npos) {
       std::cerr << "trellis telegram: --listen must be ADDRESS:PORT\n";

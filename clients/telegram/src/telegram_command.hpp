@@ -14,8 +14,10 @@ struct TelegramCommand {
   std::string api_base = "https://api.telegram.org";
   std::optional<std::string> token_file;
   std::optional<std::string> webhook_url;
+  std::optional<std::string> webhook_secret_file;
   std::string listen = "127.0.0.1:8081";
   int poll_timeout = 30;
+  double time_scale = 1.0;  // hidden, for tests: every wait (pauses, rate limits, backoff) times this
 };
 
 CLI::App* add_telegram_command(CLI::App& app, TelegramCommand& command);
