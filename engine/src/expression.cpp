@@ -24,6 +24,7 @@ struct ExpressionNode {
   std::size_t operator_offset = 0;  // unary, binary, and/or: where the operator is
   Value literal;
   std::string name;  // variable or function name
+  std::uint32_t variable = 0;  // a variable's position in Expression::variables()
   BinaryOp op = BinaryOp::Add;
   Function function = Function::Min;
   std::vector<ExpressionNode> operands;
@@ -426,9 +427,9 @@ class Parser {
         if (peek().kind == TokenKind::OpenParen) return parse_call(token);
         node.kind = NodeKind::Variable;
         node.name = std::string(token.text);
-        if (std::find(variables_.begin(), variables_.end(), node.name) == variables_.end()) {
-          variables_.push_back(node.name);
-        }
+        node.variable = static_cast<std::uint32_t>(
+            std::find(variables_.begin(), variables_.end(), node.name) - variables_.begin());
+        if (node.variable == variables_.size()) variables_.push_back(node.name);
         return node;
       case TokenKind::OpenParen: {
         take();
@@ -728,14 +729,17 @@ std::size_t code_points(std::string_view text) {
   }));
 }
 
-Maybe eval(const ExpressionNode& node, const Scope& scope) {
+// `lookup` finds a variable node's value (nullptr when it is not set): by name in
+// a Scope, or by slot while a step runs. One tree walk serves both.
+template <typename Lookup>
+Maybe eval(const ExpressionNode& node, const Lookup& scope) {
   switch (node.kind) {
     case NodeKind::Literal:
       return node.literal;
     case NodeKind::Variable: {
-      auto it = scope.find(node.name);
-      if (it == scope.end()) return std::nullopt;
-      return it->second;
+      const Value* value = scope(node);
+      if (value == nullptr) return std::nullopt;
+      return *value;
     }
     case NodeKind::Negate:
       return Value{finite(-as_number(eval(node.operands[0], scope)))};
@@ -841,8 +845,31 @@ tl::expected<ValueType, ExpressionError> check_types(const Expression& expressio
 
 Value evaluate(const Expression& expression, const Scope& scope) {
   if (expression.empty()) return Value{0.0};
-  Maybe result = eval(*expression.root(), scope);
-  return result ? *result : Value{0.0};
+  auto by_name = [&](const ExpressionNode& node) -> const Value* {
+    auto it = scope.find(node.name);
+    return it == scope.end() ? nullptr : &it->second;
+  };
+  Maybe result = eval(*expression.root(), by_name);
+  return result ? std::move(*result) : Value{0.0};
+}
+
+Value evaluate(const Expression& expression, SlotScope scope) {
+  if (expression.empty()) return Value{0.0};
+  const std::vector<VariableSlot>& slots = expression.slots();
+  auto by_slot = [&](const ExpressionNode& node) -> const Value* {
+    if (node.variable >= slots.size() || slots[node.variable] >= scope.size()) return nullptr;  // not bound
+    return scope[slots[node.variable]];
+  };
+  Maybe result = eval(*expression.root(), by_slot);
+  return result ? std::move(*result) : Value{0.0};
+}
+
+void Expression::bind(const SlotTable& table) {
+  slots_.clear();
+  for (const auto& name : variables_) {
+    auto found = table.find(name);
+    slots_.push_back(found == table.end() ? kNoSlot : found->second);
+  }
 }
 
 bool is_true(const Value& value) {

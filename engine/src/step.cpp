@@ -1,6 +1,8 @@
 #include "trellis/engine/step.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include "answer_text.hpp"
 
@@ -51,6 +53,7 @@ class Turn {
  public:
   Turn(const Flow& flow, const SafetyPolicy* policy, const SessionState& state) : flow_(flow), policy_(policy) {
     result_.state = state;
+    find_variables();
   }
 
   // The safety layer sees every event first. True when it has dealt with it.
@@ -322,7 +325,30 @@ class Turn {
     return text.substr(begin, end - begin + 1);
   }
 
-  std::string render(const Template& text) const { return engine::render(text, result_.state.variables); }
+  std::string render(const Template& text) const { return engine::render(text, scope()); }
+
+  // Points each slot at the session's value for it, once per turn, so evaluating
+  // never hashes a name. The nodes of an unordered_map stay put as it grows, so
+  // the pointers last the whole turn. Names this version of the flow does not
+  // know stay in the state untouched, as before.
+  void find_variables() {
+    slots_.assign(flow_.variable_names.size(), nullptr);
+    for (auto& [name, value] : result_.state.variables) {
+      auto slot = flow_.variable_slots.find(name);
+      if (slot != flow_.variable_slots.end()) slots_[slot->second] = &value;
+    }
+  }
+
+  SlotScope scope() const { return {slots_.data(), slots_.size()}; }
+
+  void set_variable(VariableSlot slot, const std::string& name, Value value) {
+    if (slot < slots_.size() && slots_[slot] != nullptr) {
+      *slots_[slot] = std::move(value);
+      return;
+    }
+    auto stored = result_.state.variables.insert_or_assign(name, std::move(value)).first;
+    if (slot < slots_.size()) slots_[slot] = &stored->second;
+  }
 
   void say(std::string text, const std::string& node) {
     result_.outputs.emplace_back(MessageOutput{std::move(text), node});
@@ -337,6 +363,7 @@ class Turn {
     fresh.turn = result_.state.turn;
     fresh.region = result_.state.region;  // where the person is does not change on restart
     result_.state = std::move(fresh);
+    find_variables();
     enter(flow_.start);
   }
 
@@ -387,7 +414,7 @@ class Turn {
   std::vector<const ChoiceSpec*> visible_choices(const QuestionNode& question) const {
     std::vector<const ChoiceSpec*> visible;
     for (const auto& choice : question.choices) {
-      if (!choice.when || is_true(evaluate(*choice.when, result_.state.variables))) visible.push_back(&choice);
+      if (!choice.when || is_true(evaluate(*choice.when, scope()))) visible.push_back(&choice);
     }
     return visible;
   }
@@ -434,16 +461,20 @@ class Turn {
 
   void accept(const QuestionNode& question, Value answer, std::optional<NodeIndex> target,
               std::string matched) {
-    if (!question.checks.empty()) {
-      Scope scope = result_.state.variables;
-      scope.insert_or_assign("answer", answer);
+    if (!question.checks.empty() && flow_.answer_slot < slots_.size()) {
+      // `answer` is readable only while the checks run, before it is stored.
+      Value* const before = std::exchange(slots_[flow_.answer_slot], &answer);
+      std::optional<std::string> why;
       for (const auto& check : question.checks) {
-        if (!is_true(evaluate(check.condition, scope))) {
-          return reprompt(question, engine::render(check.message, scope), false, false);
+        if (!is_true(evaluate(check.condition, scope()))) {
+          why = render(check.message);
+          break;
         }
       }
+      slots_[flow_.answer_slot] = before;
+      if (why) return reprompt(question, std::move(why), false, false);
     }
-    if (question.store) result_.state.variables.insert_or_assign(*question.store, std::move(answer));
+    if (question.store) set_variable(question.store_slot, *question.store, std::move(answer));
     result_.state.attempts = 0;
     result_.outcome = Outcome::Answered;
     result_.matched = std::move(matched);
@@ -487,11 +518,14 @@ class Turn {
     emit_prompt(question);
   }
 
-  void emit_prompt(const QuestionNode& question) {
+  void emit_prompt(const QuestionNode& question) { emit_prompt(question, visible_choices(question)); }
+
+  void emit_prompt(const QuestionNode& question, const std::vector<const ChoiceSpec*>& visible) {
     PromptOutput prompt;
     prompt.input = question.input;
     prompt.node = result_.state.at;
-    for (const ChoiceSpec* choice : visible_choices(question)) {
+    prompt.choices.reserve(visible.size());
+    for (const ChoiceSpec* choice : visible) {
       prompt.choices.push_back(ChoiceOutput{choice->id, render(choice->label)});
     }
     if (question.input == InputKind::Number || question.input == InputKind::Scale) {
@@ -526,17 +560,20 @@ class Turn {
               state.phase = Phase::Waiting;
               state.at = node.id;
               state.attempts = 0;
-              if (question_has_no_visible_choice(body) && body.next) return body.next;
-              ask(body, node.id);
+              // The `when` conditions are evaluated once, for both the pass-by and the prompt.
+              const auto visible = visible_choices(body);
+              if (body.input == InputKind::Choice && visible.empty() && body.next) return body.next;
+              say(render(body.ask), node.id);
+              emit_prompt(body, visible);
               return std::nullopt;
             } else if constexpr (std::is_same_v<T, SetNode>) {
               for (const auto& assignment : body.assignments) {
-                state.variables.insert_or_assign(assignment.variable, evaluate(assignment.value, state.variables));
+                set_variable(assignment.slot, assignment.variable, evaluate(assignment.value, scope()));
               }
               return body.next;
             } else if constexpr (std::is_same_v<T, BranchNode>) {
               for (const auto& arm : body.arms) {
-                if (is_true(evaluate(arm.condition, state.variables))) return arm.next;
+                if (is_true(evaluate(arm.condition, scope()))) return arm.next;
               }
               return body.otherwise;
             } else if constexpr (std::is_same_v<T, CallNode>) {
@@ -559,7 +596,7 @@ class Turn {
               static_assert(std::is_same_v<T, EndNode>);
               nlohmann::json summary = nlohmann::json::object();
               for (const auto& item : body.summary) {
-                summary[item.key] = to_json(evaluate(item.value, state.variables));
+                summary[item.key] = to_json(evaluate(item.value, scope()));
               }
               state.phase = Phase::Ended;
               state.at = node.id;
@@ -575,13 +612,10 @@ class Turn {
     lost_place();
   }
 
-  bool question_has_no_visible_choice(const QuestionNode& question) const {
-    return question.input == InputKind::Choice && visible_choices(question).empty();
-  }
-
   const Flow& flow_;
   const SafetyPolicy* policy_;
   StepResult result_;
+  std::vector<Value*> slots_;  // slot -> the value in result_.state.variables; nullptr: not set
 };
 
 }  // namespace

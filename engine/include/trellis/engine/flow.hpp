@@ -63,6 +63,7 @@ struct QuestionNode {
   std::vector<ChoiceSpec> choices;  // choice, yesno (always "yes", "no"), scale ("1".."10")
   int min = 0, max = 0;             // number and scale
   std::optional<std::string> store; // variable the answer is stored in
+  VariableSlot store_slot = kNoSlot; // and its slot
   std::optional<NodeIndex> next;
   std::vector<Intent> intents;      // text only
   std::vector<Check> checks;
@@ -78,6 +79,7 @@ struct MessageNode { NodeIndex next = 0; };
 
 struct Assignment {
   std::string variable;
+  VariableSlot slot = kNoSlot;
   Expression value;
 };
 struct SetNode {
@@ -141,11 +143,17 @@ struct Flow {
   FlowInfo info;
   std::string file;                      // for messages; never read again
   std::vector<Node> nodes;               // a NodeIndex indexes this
-  std::unordered_map<std::string, NodeIndex> index_by_id;
+  std::unordered_map<std::string, NodeIndex, NameHash, std::equal_to<>> index_by_id;
   NodeIndex start = 0;
   Template help;                         // the flow's help text
   Scope initial_variables;               // declared `variables` with their values
   std::unordered_map<std::string, ValueType> variable_types;
+  // Every variable the flow's nodes and sub-flows read or write (one namespace),
+  // numbered: slot -> name, and name -> slot. The last slot is `answer`, which
+  // only a question's `check` reads. Sessions still save variables by name.
+  std::vector<std::string> variable_names;
+  SlotTable variable_slots;
+  VariableSlot answer_slot = kNoSlot;
 
   const Node& node(NodeIndex index) const { return nodes[index]; }
   std::optional<NodeIndex> find(std::string_view id) const;

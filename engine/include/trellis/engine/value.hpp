@@ -1,6 +1,8 @@
 #pragma once
 // A value in a session: what a person answered, or what an expression computed.
+#include <cstdint>
 #include <functional>
+#include <span>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +35,14 @@ struct NameHash {
 // variables up is most of what evaluating an expression costs. Nothing depends on
 // its iteration order (saved state goes through a sorted JSON object).
 using Scope = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
+
+// compile_flow numbers every variable a flow can read or write: its slot. While a
+// step runs, the session's variables are read by slot (SlotScope: slot -> value,
+// nullptr when not set), so an expression never hashes a name.
+using VariableSlot = std::uint32_t;
+inline constexpr VariableSlot kNoSlot = static_cast<VariableSlot>(-1);
+using SlotTable = std::unordered_map<std::string, VariableSlot, NameHash, std::equal_to<>>;
+using SlotScope = std::span<const Value* const>;
 
 ValueType type_of(const Value& value);
 std::string_view type_name(ValueType type);  // "number", "string", "boolean"
