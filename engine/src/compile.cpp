@@ -1036,7 +1036,7 @@ void FlowReader::read(const Json& root) {
           continue;
         }
         flow_.variable_types[name] = type_of(*initial);
-        flow_.initial_variables.emplace(name, std::move(*initial));
+        flow_.initial_variables.set(name, std::move(*initial));
         out_.declared.push_back(name);
       }
     }
@@ -1139,16 +1139,19 @@ void bind_variables(detail::ReadFlow& read) {
   std::set<std::string> names(read.declared.begin(), read.declared.end());
   for (const auto& [name, type] : flow.variable_types) names.insert(name);
   for (const auto& write : read.writes) names.insert(write.variable);
+  auto variables = std::make_shared<VariableTable>();
   for (const auto& name : names) {
-    flow.variable_slots.emplace(name, static_cast<VariableSlot>(flow.variable_names.size()));
-    flow.variable_names.push_back(name);
+    variables->slot_of.emplace(name, static_cast<VariableSlot>(variables->names.size()));
+    variables->names.push_back(name);
   }
   // `answer` is reserved, so it cannot clash with an author's variable.
-  flow.answer_slot = static_cast<VariableSlot>(flow.variable_names.size());
-  flow.variable_slots.emplace("answer", flow.answer_slot);
-  flow.variable_names.emplace_back("answer");
+  variables->answer = static_cast<VariableSlot>(variables->names.size());
+  variables->slot_of.emplace("answer", variables->answer);
+  variables->names.emplace_back("answer");
+  flow.variable_table = std::move(variables);
+  flow.initial_variables.bind(flow.variable_table);
 
-  const SlotTable& table = flow.variable_slots;
+  const SlotTable& table = flow.variable_table->slot_of;
   auto slot_of = [&](const std::string& name) {
     auto found = table.find(name);
     return found == table.end() ? kNoSlot : found->second;

@@ -890,7 +890,8 @@ Value evaluate(const Expression& expression, SlotScope scope) {
   const std::vector<VariableSlot>& slots = expression.slots();
   auto by_slot = [&](const ExpressionNode& node) -> const Value* {
     if (node.variable >= slots.size() || slots[node.variable] >= scope.size()) return nullptr;  // not bound
-    return scope[slots[node.variable]];
+    const std::optional<Value>& value = scope[slots[node.variable]];
+    return value ? &*value : nullptr;
   };
   Maybe result = eval(*expression.root(), by_slot);
   return result ? std::move(*result) : Value{0.0};

@@ -53,7 +53,8 @@ class Turn {
  public:
   Turn(const Flow& flow, const SafetyPolicy* policy, const SessionState& state) : flow_(flow), policy_(policy) {
     result_.state = state;
-    find_variables();
+    result_.state.variables.bind(flow_.variable_table);  // free unless the state was just loaded
+    result_.outputs.reserve(8);  // most steps say a few messages and a prompt: one allocation
   }
 
   // The safety layer sees every event first. True when it has dealt with it.
@@ -327,27 +328,12 @@ class Turn {
 
   std::string render(const Template& text) const { return engine::render(text, scope()); }
 
-  // Points each slot at the session's value for it, once per turn, so evaluating
-  // never hashes a name. The nodes of an unordered_map stay put as it grows, so
-  // the pointers last the whole turn. Names this version of the flow does not
-  // know stay in the state untouched, as before.
-  void find_variables() {
-    slots_.assign(flow_.variable_names.size(), nullptr);
-    for (auto& [name, value] : result_.state.variables) {
-      auto slot = flow_.variable_slots.find(name);
-      if (slot != flow_.variable_slots.end()) slots_[slot->second] = &value;
-    }
-  }
-
-  SlotScope scope() const { return {slots_.data(), slots_.size()}; }
+  SlotScope scope() const { return result_.state.variables.slots(); }
 
   void set_variable(VariableSlot slot, const std::string& name, Value value) {
-    if (slot < slots_.size() && slots_[slot] != nullptr) {
-      *slots_[slot] = std::move(value);
-      return;
-    }
-    auto stored = result_.state.variables.insert_or_assign(name, std::move(value)).first;
-    if (slot < slots_.size()) slots_[slot] = &stored->second;
+    Variables& variables = result_.state.variables;
+    if (slot < variables.slots().size()) variables.set(slot, std::move(value));
+    else variables.set(name, std::move(value));  // only for a flow not built by compile_flow
   }
 
   void say(std::string text, const std::string& node) {
@@ -363,7 +349,6 @@ class Turn {
     fresh.turn = result_.state.turn;
     fresh.region = result_.state.region;  // where the person is does not change on restart
     result_.state = std::move(fresh);
-    find_variables();
     enter(flow_.start);
   }
 
@@ -461,9 +446,11 @@ class Turn {
 
   void accept(const QuestionNode& question, Value answer, std::optional<NodeIndex> target,
               std::string matched) {
-    if (!question.checks.empty() && flow_.answer_slot < slots_.size()) {
-      // `answer` is readable only while the checks run, before it is stored.
-      Value* const before = std::exchange(slots_[flow_.answer_slot], &answer);
+    if (!question.checks.empty() && flow_.variable_table) {
+      // `answer` is readable only while the checks run, before it is stored, and
+      // its slot is never left set (so it is never saved).
+      const VariableSlot answer_slot = flow_.variable_table->answer;
+      result_.state.variables.set(answer_slot, answer);
       std::optional<std::string> why;
       for (const auto& check : question.checks) {
         if (!is_true(evaluate(check.condition, scope()))) {
@@ -471,7 +458,7 @@ class Turn {
           break;
         }
       }
-      slots_[flow_.answer_slot] = before;
+      result_.state.variables.clear(answer_slot);
       if (why) return reprompt(question, std::move(why), false, false);
     }
     if (question.store) set_variable(question.store_slot, *question.store, std::move(answer));
@@ -615,7 +602,6 @@ class Turn {
   const Flow& flow_;
   const SafetyPolicy* policy_;
   StepResult result_;
-  std::vector<Value*> slots_;  // slot -> the value in result_.state.variables; nullptr: not set
 };
 
 }  // namespace

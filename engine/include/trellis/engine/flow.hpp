@@ -15,6 +15,7 @@
 
 #include "trellis/engine/expression.hpp"
 #include "trellis/engine/template.hpp"
+#include "trellis/engine/variables.hpp"
 
 namespace trellis::engine {
 
@@ -146,14 +147,11 @@ struct Flow {
   std::unordered_map<std::string, NodeIndex, NameHash, std::equal_to<>> index_by_id;
   NodeIndex start = 0;
   Template help;                         // the flow's help text
-  Scope initial_variables;               // declared `variables` with their values
+  Variables initial_variables;           // declared `variables` with their values
   std::unordered_map<std::string, ValueType> variable_types;
-  // Every variable the flow's nodes and sub-flows read or write (one namespace),
-  // numbered: slot -> name, and name -> slot. The last slot is `answer`, which
-  // only a question's `check` reads. Sessions still save variables by name.
-  std::vector<std::string> variable_names;
-  SlotTable variable_slots;
-  VariableSlot answer_slot = kNoSlot;
+  // Every variable the flow's nodes and sub-flows read or write (they share one
+  // namespace), numbered; expressions and templates are bound to these slots.
+  std::shared_ptr<const VariableTable> variable_table;
 
   const Node& node(NodeIndex index) const { return nodes[index]; }
   std::optional<NodeIndex> find(std::string_view id) const;

@@ -38,11 +38,11 @@ using Scope = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
 
 // compile_flow numbers every variable a flow can read or write: its slot. While a
 // step runs, the session's variables are read by slot (SlotScope: slot -> value,
-// nullptr when not set), so an expression never hashes a name.
+// empty when not set), so an expression never hashes a name.
 using VariableSlot = std::uint32_t;
 inline constexpr VariableSlot kNoSlot = static_cast<VariableSlot>(-1);
 using SlotTable = std::unordered_map<std::string, VariableSlot, NameHash, std::equal_to<>>;
-using SlotScope = std::span<const Value* const>;
+using SlotScope = std::span<const std::optional<Value>>;
 
 ValueType type_of(const Value& value);
 std::string_view type_name(ValueType type);  // "number", "string", "boolean"
