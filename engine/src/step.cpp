@@ -446,11 +446,13 @@ class Turn {
 
   void accept(const QuestionNode& question, Value answer, std::optional<NodeIndex> target,
               std::string matched) {
-    if (!question.checks.empty() && flow_.variable_table) {
+    if (!question.checks.empty()) {
       // `answer` is readable only while the checks run, before it is stored, and
       // its slot is never left set (so it is never saved).
-      const VariableSlot answer_slot = flow_.variable_table->answer;
-      result_.state.variables.set(answer_slot, answer);
+      Variables& variables = result_.state.variables;
+      const VariableSlot answer_slot = flow_.variable_table ? flow_.variable_table->answer : kNoSlot;
+      const bool has_answer_slot = answer_slot < variables.slots().size();
+      if (has_answer_slot) variables.set(answer_slot, answer);
       std::optional<std::string> why;
       for (const auto& check : question.checks) {
         if (!is_true(evaluate(check.condition, scope()))) {
@@ -458,7 +460,7 @@ class Turn {
           break;
         }
       }
-      result_.state.variables.clear(answer_slot);
+      if (has_answer_slot) variables.clear(answer_slot);
       if (why) return reprompt(question, std::move(why), false, false);
     }
     if (question.store) set_variable(question.store_slot, *question.store, std::move(answer));
