@@ -49,7 +49,7 @@ class Expression {
   const std::vector<std::string>& variables() const { return variables_; }
   bool empty() const { return root_ == nullptr; }
 
-  // Where each of variables() lives in a compiled Flow (Flow::variable_slots):
+  // Where each of variables() lives in a compiled Flow (Flow::variable_table):
   // compile_flow binds every expression it keeps, so step() never looks a name up.
   void bind(const SlotTable& table);
   const std::vector<VariableSlot>& slots() const { return slots_; }

@@ -2,8 +2,8 @@
 // A value in a session: what a person answered, or what an expression computed.
 #include <cstdint>
 #include <functional>
-#include <span>
 #include <map>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <optional>
@@ -31,9 +31,9 @@ struct NameHash {
   }
 };
 
-// The variables a session has set, by name. Hashed rather than ordered: looking
-// variables up is most of what evaluating an expression costs. Nothing depends on
-// its iteration order (saved state goes through a sorted JSON object).
+// Variables by name: for evaluating outside a compiled flow, and for the names a
+// session's Variables do not hold in slots. Nothing depends on its iteration order
+// (saved state goes through a sorted JSON object).
 using Scope = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
 
 // compile_flow numbers every variable a flow can read or write: its slot. While a
