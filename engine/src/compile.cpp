@@ -623,7 +623,7 @@ void FlowReader::read_node(const Json& json, const std::string& pointer, NodeInd
           continue;
         }
         if (auto expression = read_expression(value, assignment_pointer)) {
-          body.assignments.push_back(Assignment{name, std::move(*expression)});
+          body.assignments.push_back(Assignment{name, kNoSlot, std::move(*expression)});
         }
       }
     }
@@ -1036,7 +1036,7 @@ void FlowReader::read(const Json& root) {
           continue;
         }
         flow_.variable_types[name] = type_of(*initial);
-        flow_.initial_variables.emplace(name, std::move(*initial));
+        flow_.initial_variables.set(name, std::move(*initial));
         out_.declared.push_back(name);
       }
     }
@@ -1130,6 +1130,71 @@ void FlowReader::read(const Json& root) {
 
 }  // namespace
 
+namespace {
+
+// Numbers the flow's variables (sorted by name, so the numbering is stable) and
+// points every expression and template at their slots.
+void bind_variables(detail::ReadFlow& read) {
+  Flow& flow = read.flow;
+  std::set<std::string> names(read.declared.begin(), read.declared.end());
+  for (const auto& [name, type] : flow.variable_types) names.insert(name);
+  for (const auto& write : read.writes) names.insert(write.variable);
+  auto variables = std::make_shared<VariableTable>();
+  for (const auto& name : names) {
+    variables->slot_of.emplace(name, static_cast<VariableSlot>(variables->names.size()));
+    variables->names.push_back(name);
+  }
+  // `answer` is reserved, so it cannot clash with an author's variable.
+  variables->answer = static_cast<VariableSlot>(variables->names.size());
+  variables->slot_of.emplace("answer", variables->answer);
+  variables->names.emplace_back("answer");
+  flow.variable_table = std::move(variables);
+  flow.initial_variables.bind(flow.variable_table);
+
+  const SlotTable& table = flow.variable_table->slot_of;
+  auto slot_of = [&](const std::string& name) {
+    auto found = table.find(name);
+    return found == table.end() ? kNoSlot : found->second;
+  };
+  auto bind_say = [&](std::vector<SayItem>& items) {
+    for (auto& item : items) item.text.bind(table);
+  };
+  flow.help.bind(table);
+  for (Node& node : flow.nodes) {
+    bind_say(node.say);
+    if (node.help) node.help->bind(table);
+    std::visit(
+        [&](auto& body) {
+          using T = std::decay_t<decltype(body)>;
+          if constexpr (std::is_same_v<T, QuestionNode>) {
+            body.ask.bind(table);
+            for (auto& choice : body.choices) {
+              choice.label.bind(table);
+              if (choice.when) choice.when->bind(table);
+            }
+            if (body.store) body.store_slot = slot_of(*body.store);
+            for (auto& check : body.checks) {
+              check.condition.bind(table);
+              check.message.bind(table);
+            }
+            bind_say(body.reprompt);
+          } else if constexpr (std::is_same_v<T, SetNode>) {
+            for (auto& assignment : body.assignments) {
+              assignment.slot = slot_of(assignment.variable);
+              assignment.value.bind(table);
+            }
+          } else if constexpr (std::is_same_v<T, BranchNode>) {
+            for (auto& arm : body.arms) arm.condition.bind(table);
+          } else if constexpr (std::is_same_v<T, EndNode>) {
+            for (auto& item : body.summary) item.value.bind(table);
+          }
+        },
+        node.body);
+  }
+}
+
+}  // namespace
+
 CompileResult compile_flow(std::string_view text, std::string_view file, std::vector<Diagnostic>* warnings) {
   Reporter early(std::string(file), nullptr);
   if (text.size() > kMaxFlowFileBytes) {
@@ -1186,6 +1251,7 @@ CompileResult compile_flow(std::string_view text, std::string_view file, std::ve
 
   auto& diagnostics = reporter.diagnostics();
   if (has_errors(diagnostics)) return tl::make_unexpected(std::move(diagnostics));
+  bind_variables(read);
   if (warnings != nullptr) {
     for (auto& diagnostic : diagnostics) warnings->push_back(std::move(diagnostic));
   }

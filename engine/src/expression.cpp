@@ -24,6 +24,7 @@ struct ExpressionNode {
   std::size_t operator_offset = 0;  // unary, binary, and/or: where the operator is
   Value literal;
   std::string name;  // variable or function name
+  std::uint32_t variable = 0;  // a variable's position in Expression::variables()
   BinaryOp op = BinaryOp::Add;
   Function function = Function::Min;
   std::vector<ExpressionNode> operands;
@@ -426,9 +427,9 @@ class Parser {
         if (peek().kind == TokenKind::OpenParen) return parse_call(token);
         node.kind = NodeKind::Variable;
         node.name = std::string(token.text);
-        if (std::find(variables_.begin(), variables_.end(), node.name) == variables_.end()) {
-          variables_.push_back(node.name);
-        }
+        node.variable = static_cast<std::uint32_t>(
+            std::find(variables_.begin(), variables_.end(), node.name) - variables_.begin());
+        if (node.variable == variables_.size()) variables_.push_back(node.name);
         return node;
       case TokenKind::OpenParen: {
         take();
@@ -697,21 +698,22 @@ using Maybe = std::optional<Value>;
 
 double finite(double number) { return std::isfinite(number) ? number : 0.0; }
 
-double as_number(const Maybe& value) {
-  if (!value) return 0;
-  if (const auto* number = std::get_if<double>(&*value)) return *number;
-  if (const auto* flag = std::get_if<bool>(&*value)) return *flag ? 1 : 0;
+// The helpers take the value in place; nullptr is a missing variable.
+double as_number(const Value* value) {
+  if (value == nullptr) return 0;
+  if (const auto* number = std::get_if<double>(value)) return *number;
+  if (const auto* flag = std::get_if<bool>(value)) return *flag ? 1 : 0;
   return 0;
 }
 
-std::string as_string(const Maybe& value) { return value ? to_display_string(*value) : std::string(); }
+std::string as_string(const Value* value) { return value ? to_display_string(*value) : std::string(); }
 
-bool as_boolean(const Maybe& value) { return value && is_true(*value); }
+bool as_boolean(const Value* value) { return value && is_true(*value); }
 
-bool is_string(const Maybe& value) { return value && std::holds_alternative<std::string>(*value); }
+bool is_string(const Value* value) { return value && std::holds_alternative<std::string>(*value); }
 
 // Missing stands for the other side's type: 0 == missing, "" == missing.
-bool equal(const Maybe& left, const Maybe& right) {
+bool equal(const Value* left, const Value* right) {
   if (!left && !right) return true;
   if (!left || !right) {
     const Value& present = left ? *left : *right;
@@ -728,26 +730,59 @@ std::size_t code_points(std::string_view text) {
   }));
 }
 
-Maybe eval(const ExpressionNode& node, const Scope& scope) {
+template <typename Lookup>
+Maybe eval(const ExpressionNode& node, const Lookup& scope);
+
+// An operand's value. Most operands are variables or literals, which are read
+// where they are: copying each into a Maybe was a large part of evaluating.
+struct Operand {
+  Maybe computed;
+  const Value* in_place = nullptr;
+  const Value* get() const { return computed ? &*computed : in_place; }
+};
+
+// `lookup` finds a variable node's value (nullptr when it is not set): by name in
+// a Scope, or by slot while a step runs. One tree walk serves both.
+template <typename Lookup>
+Operand operand(const ExpressionNode& node, const Lookup& scope) {
+  if (node.kind == NodeKind::Variable) return {std::nullopt, scope(node)};
+  if (node.kind == NodeKind::Literal) return {std::nullopt, &node.literal};
+  return {eval(node, scope), nullptr};
+}
+
+template <typename Lookup>
+double number(const ExpressionNode& node, const Lookup& scope) {
+  return as_number(operand(node, scope).get());
+}
+
+template <typename Lookup>
+bool boolean(const ExpressionNode& node, const Lookup& scope) {
+  return as_boolean(operand(node, scope).get());
+}
+
+template <typename Lookup>
+Maybe eval(const ExpressionNode& node, const Lookup& scope) {
   switch (node.kind) {
     case NodeKind::Literal:
       return node.literal;
     case NodeKind::Variable: {
-      auto it = scope.find(node.name);
-      if (it == scope.end()) return std::nullopt;
-      return it->second;
+      const Value* value = scope(node);
+      if (value == nullptr) return std::nullopt;
+      return *value;
     }
     case NodeKind::Negate:
-      return Value{finite(-as_number(eval(node.operands[0], scope)))};
+      return Value{finite(-number(node.operands[0], scope))};
     case NodeKind::Not:
-      return Value{!as_boolean(eval(node.operands[0], scope))};
+      return Value{!boolean(node.operands[0], scope)};
     case NodeKind::And:
-      return Value{as_boolean(eval(node.operands[0], scope)) && as_boolean(eval(node.operands[1], scope))};
+      return Value{boolean(node.operands[0], scope) && boolean(node.operands[1], scope)};
     case NodeKind::Or:
-      return Value{as_boolean(eval(node.operands[0], scope)) || as_boolean(eval(node.operands[1], scope))};
+      return Value{boolean(node.operands[0], scope) || boolean(node.operands[1], scope)};
     case NodeKind::Binary: {
-      const Maybe left = eval(node.operands[0], scope);
-      const Maybe right = eval(node.operands[1], scope);
+      const Operand left_operand = operand(node.operands[0], scope);
+      const Operand right_operand = operand(node.operands[1], scope);
+      const Value* left = left_operand.get();
+      const Value* right = right_operand.get();
       const double a = as_number(left), b = as_number(right);
       switch (node.op) {
         case BinaryOp::Add:
@@ -782,9 +817,9 @@ Maybe eval(const ExpressionNode& node, const Scope& scope) {
         case Function::Max:
         case Function::Sum: {
           if (arguments.empty()) return Value{0.0};
-          double result = as_number(eval(arguments[0], scope));
+          double result = number(arguments[0], scope);
           for (std::size_t i = 1; i < arguments.size(); ++i) {
-            const double next = as_number(eval(arguments[i], scope));
+            const double next = number(arguments[i], scope);
             if (node.function == Function::Min) result = std::min(result, next);
             else if (node.function == Function::Max) result = std::max(result, next);
             else result = finite(result + next);
@@ -793,19 +828,20 @@ Maybe eval(const ExpressionNode& node, const Scope& scope) {
         }
         case Function::Count: {
           double count = 0;
-          for (const auto& argument : arguments) count += as_boolean(eval(argument, scope)) ? 1 : 0;
+          for (const auto& argument : arguments) count += boolean(argument, scope) ? 1 : 0;
           return Value{count};
         }
         case Function::Round:
-          return Value{arguments.empty() ? 0.0 : std::round(as_number(eval(arguments[0], scope)))};
+          return Value{arguments.empty() ? 0.0 : std::round(number(arguments[0], scope))};
         case Function::Abs:
-          return Value{arguments.empty() ? 0.0 : std::fabs(as_number(eval(arguments[0], scope)))};
+          return Value{arguments.empty() ? 0.0 : std::fabs(number(arguments[0], scope))};
         case Function::Length:
           return Value{arguments.empty() ? 0.0
-                                         : static_cast<double>(code_points(as_string(eval(arguments[0], scope))))};
+                                         : static_cast<double>(code_points(
+                                               as_string(operand(arguments[0], scope).get())))};
         case Function::If:
           if (arguments.size() != 3) return Value{0.0};
-          return as_boolean(eval(arguments[0], scope)) ? eval(arguments[1], scope) : eval(arguments[2], scope);
+          return boolean(arguments[0], scope) ? eval(arguments[1], scope) : eval(arguments[2], scope);
       }
       return Value{0.0};
     }
@@ -841,8 +877,32 @@ tl::expected<ValueType, ExpressionError> check_types(const Expression& expressio
 
 Value evaluate(const Expression& expression, const Scope& scope) {
   if (expression.empty()) return Value{0.0};
-  Maybe result = eval(*expression.root(), scope);
-  return result ? *result : Value{0.0};
+  auto by_name = [&](const ExpressionNode& node) -> const Value* {
+    auto it = scope.find(node.name);
+    return it == scope.end() ? nullptr : &it->second;
+  };
+  Maybe result = eval(*expression.root(), by_name);
+  return result ? std::move(*result) : Value{0.0};
+}
+
+Value evaluate(const Expression& expression, SlotScope scope) {
+  if (expression.empty()) return Value{0.0};
+  const std::vector<VariableSlot>& slots = expression.slots();
+  auto by_slot = [&](const ExpressionNode& node) -> const Value* {
+    if (node.variable >= slots.size() || slots[node.variable] >= scope.size()) return nullptr;  // not bound
+    const std::optional<Value>& value = scope[slots[node.variable]];
+    return value ? &*value : nullptr;
+  };
+  Maybe result = eval(*expression.root(), by_slot);
+  return result ? std::move(*result) : Value{0.0};
+}
+
+void Expression::bind(const SlotTable& table) {
+  slots_.clear();
+  for (const auto& name : variables_) {
+    auto found = table.find(name);
+    slots_.push_back(found == table.end() ? kNoSlot : found->second);
+  }
 }
 
 bool is_true(const Value& value) {

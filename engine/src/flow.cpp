@@ -14,7 +14,7 @@ std::string_view to_string(InputKind kind) {
 }
 
 std::optional<NodeIndex> Flow::find(std::string_view id) const {
-  auto found = index_by_id.find(std::string(id));
+  auto found = index_by_id.find(id);
   if (found == index_by_id.end()) return std::nullopt;
   return found->second;
 }

@@ -22,7 +22,7 @@ std::string_view phase_name(Phase phase) {
 
 nlohmann::json to_json(const SessionState& state) {
   nlohmann::json variables = nlohmann::json::object();
-  for (const auto& [name, value] : state.variables) variables[name] = to_json(value);
+  state.variables.for_each([&](const std::string& name, const Value& value) { variables[name] = to_json(value); });
   return {
       {"format", kSessionStateFormat},
       {"flow", state.flow_id},
@@ -85,7 +85,7 @@ tl::expected<SessionState, std::string> session_state_from_json(const nlohmann::
   for (const auto& [name, value] : variables->items()) {
     auto parsed = value_from_json(value);
     if (!parsed) return fail("variable '" + name + "' is not a number, string or boolean");
-    state.variables.emplace(name, std::move(*parsed));
+    state.variables.set(name, std::move(*parsed));
   }
   if (format->get<int>() >= 2) {
     auto safety = json.find("safety");

@@ -1,6 +1,8 @@
 #include "trellis/engine/step.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include "answer_text.hpp"
 
@@ -51,6 +53,8 @@ class Turn {
  public:
   Turn(const Flow& flow, const SafetyPolicy* policy, const SessionState& state) : flow_(flow), policy_(policy) {
     result_.state = state;
+    result_.state.variables.bind(flow_.variable_table);  // free unless the state was just loaded
+    result_.outputs.reserve(8);  // most steps say a few messages and a prompt: one allocation
   }
 
   // The safety layer sees every event first. True when it has dealt with it.
@@ -322,7 +326,15 @@ class Turn {
     return text.substr(begin, end - begin + 1);
   }
 
-  std::string render(const Template& text) const { return engine::render(text, result_.state.variables); }
+  std::string render(const Template& text) const { return engine::render(text, scope()); }
+
+  SlotScope scope() const { return result_.state.variables.slots(); }
+
+  void set_variable(VariableSlot slot, const std::string& name, Value value) {
+    Variables& variables = result_.state.variables;
+    if (slot < variables.slots().size()) variables.set(slot, std::move(value));
+    else variables.set(name, std::move(value));  // only for a flow not built by compile_flow
+  }
 
   void say(std::string text, const std::string& node) {
     result_.outputs.emplace_back(MessageOutput{std::move(text), node});
@@ -387,7 +399,7 @@ class Turn {
   std::vector<const ChoiceSpec*> visible_choices(const QuestionNode& question) const {
     std::vector<const ChoiceSpec*> visible;
     for (const auto& choice : question.choices) {
-      if (!choice.when || is_true(evaluate(*choice.when, result_.state.variables))) visible.push_back(&choice);
+      if (!choice.when || is_true(evaluate(*choice.when, scope()))) visible.push_back(&choice);
     }
     return visible;
   }
@@ -435,15 +447,23 @@ class Turn {
   void accept(const QuestionNode& question, Value answer, std::optional<NodeIndex> target,
               std::string matched) {
     if (!question.checks.empty()) {
-      Scope scope = result_.state.variables;
-      scope.insert_or_assign("answer", answer);
+      // `answer` is readable only while the checks run, before it is stored, and
+      // its slot is never left set (so it is never saved).
+      Variables& variables = result_.state.variables;
+      const VariableSlot answer_slot = flow_.variable_table ? flow_.variable_table->answer : kNoSlot;
+      const bool has_answer_slot = answer_slot < variables.slots().size();
+      if (has_answer_slot) variables.set(answer_slot, answer);
+      std::optional<std::string> why;
       for (const auto& check : question.checks) {
-        if (!is_true(evaluate(check.condition, scope))) {
-          return reprompt(question, engine::render(check.message, scope), false, false);
+        if (!is_true(evaluate(check.condition, scope()))) {
+          why = render(check.message);
+          break;
         }
       }
+      if (has_answer_slot) variables.clear(answer_slot);
+      if (why) return reprompt(question, std::move(why), false, false);
     }
-    if (question.store) result_.state.variables.insert_or_assign(*question.store, std::move(answer));
+    if (question.store) set_variable(question.store_slot, *question.store, std::move(answer));
     result_.state.attempts = 0;
     result_.outcome = Outcome::Answered;
     result_.matched = std::move(matched);
@@ -487,11 +507,14 @@ class Turn {
     emit_prompt(question);
   }
 
-  void emit_prompt(const QuestionNode& question) {
+  void emit_prompt(const QuestionNode& question) { emit_prompt(question, visible_choices(question)); }
+
+  void emit_prompt(const QuestionNode& question, const std::vector<const ChoiceSpec*>& visible) {
     PromptOutput prompt;
     prompt.input = question.input;
     prompt.node = result_.state.at;
-    for (const ChoiceSpec* choice : visible_choices(question)) {
+    prompt.choices.reserve(visible.size());
+    for (const ChoiceSpec* choice : visible) {
       prompt.choices.push_back(ChoiceOutput{choice->id, render(choice->label)});
     }
     if (question.input == InputKind::Number || question.input == InputKind::Scale) {
@@ -526,17 +549,20 @@ class Turn {
               state.phase = Phase::Waiting;
               state.at = node.id;
               state.attempts = 0;
-              if (question_has_no_visible_choice(body) && body.next) return body.next;
-              ask(body, node.id);
+              // The `when` conditions are evaluated once, for both the pass-by and the prompt.
+              const auto visible = visible_choices(body);
+              if (body.input == InputKind::Choice && visible.empty() && body.next) return body.next;
+              say(render(body.ask), node.id);
+              emit_prompt(body, visible);
               return std::nullopt;
             } else if constexpr (std::is_same_v<T, SetNode>) {
               for (const auto& assignment : body.assignments) {
-                state.variables.insert_or_assign(assignment.variable, evaluate(assignment.value, state.variables));
+                set_variable(assignment.slot, assignment.variable, evaluate(assignment.value, scope()));
               }
               return body.next;
             } else if constexpr (std::is_same_v<T, BranchNode>) {
               for (const auto& arm : body.arms) {
-                if (is_true(evaluate(arm.condition, state.variables))) return arm.next;
+                if (is_true(evaluate(arm.condition, scope()))) return arm.next;
               }
               return body.otherwise;
             } else if constexpr (std::is_same_v<T, CallNode>) {
@@ -559,7 +585,7 @@ class Turn {
               static_assert(std::is_same_v<T, EndNode>);
               nlohmann::json summary = nlohmann::json::object();
               for (const auto& item : body.summary) {
-                summary[item.key] = to_json(evaluate(item.value, state.variables));
+                summary[item.key] = to_json(evaluate(item.value, scope()));
               }
               state.phase = Phase::Ended;
               state.at = node.id;
@@ -573,10 +599,6 @@ class Turn {
       index = *next;
     }
     lost_place();
-  }
-
-  bool question_has_no_visible_choice(const QuestionNode& question) const {
-    return question.input == InputKind::Choice && visible_choices(question).empty();
   }
 
   const Flow& flow_;

@@ -70,7 +70,7 @@ tl::expected<Template, ExpressionError> parse_template(std::string_view text) {
     // A hole that reads no variable, like the {{"{{"}} escape, is literal text.
     // One with a type error stays a hole, so the compiler still reports it.
     if (hole->variables().empty() && check_types(*hole, nullptr)) {
-      literal += to_display_string(evaluate(*hole, {}));
+      literal += to_display_string(evaluate(*hole, Scope{}));
     } else {
       if (!literal.empty()) pieces.emplace_back(std::move(literal));
       literal.clear();
@@ -82,13 +82,40 @@ tl::expected<Template, ExpressionError> parse_template(std::string_view text) {
   return Template(std::move(pieces));
 }
 
-std::string render(const Template& message, const Scope& scope) {
+void Template::bind(const SlotTable& table) {
+  for (auto& piece : pieces_) {
+    if (auto* hole = std::get_if<Expression>(&piece)) hole->bind(table);
+  }
+}
+
+namespace {
+
+void append(std::string& text, const Value& value) {
+  if (const auto* string = std::get_if<std::string>(&value)) text += *string;
+  else text += to_display_string(value);
+}
+
+// One allocation for most messages: the literal text plus room for a short value per hole.
+template <typename AnyScope>
+std::string render_with(const Template& message, const AnyScope& scope) {
+  std::size_t size = 0;
+  for (const auto& piece : message.pieces()) {
+    const auto* literal = std::get_if<std::string>(&piece);
+    size += literal ? literal->size() : 8;
+  }
   std::string text;
+  text.reserve(size);
   for (const auto& piece : message.pieces()) {
     if (const auto* literal = std::get_if<std::string>(&piece)) text += *literal;
-    else text += to_display_string(evaluate(std::get<Expression>(piece), scope));
+    else append(text, evaluate(std::get<Expression>(piece), scope));
   }
   return text;
 }
+
+}  // namespace
+
+std::string render(const Template& message, const Scope& scope) { return render_with(message, scope); }
+
+std::string render(const Template& message, SlotScope scope) { return render_with(message, scope); }
 
 }  // namespace trellis::engine

@@ -204,7 +204,7 @@ TEST(ExpressionTest, SizeLimit) {
   while (text.size() + 4 <= kMaxExpressionBytes) text += " + 1";
   auto fits = parse_expression(text);
   ASSERT_TRUE(fits);
-  EXPECT_EQ(evaluate(*fits, {}), Value{static_cast<double>((text.size() + 3) / 4)});
+  EXPECT_EQ(evaluate(*fits, Scope{}), Value{static_cast<double>((text.size() + 3) / 4)});
 
   text += std::string(kMaxExpressionBytes + 1 - text.size(), ' ');
   auto too_long = parse_expression(text);

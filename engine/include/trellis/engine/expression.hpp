@@ -49,6 +49,11 @@ class Expression {
   const std::vector<std::string>& variables() const { return variables_; }
   bool empty() const { return root_ == nullptr; }
 
+  // Where each of variables() lives in a compiled Flow (Flow::variable_table):
+  // compile_flow binds every expression it keeps, so step() never looks a name up.
+  void bind(const SlotTable& table);
+  const std::vector<VariableSlot>& slots() const { return slots_; }
+
   // Internal: the parser builds these.
   Expression(std::string text, std::shared_ptr<const ExpressionNode> root,
              std::vector<std::string> variables)
@@ -59,6 +64,7 @@ class Expression {
   std::string text_;
   std::shared_ptr<const ExpressionNode> root_;
   std::vector<std::string> variables_;
+  std::vector<VariableSlot> slots_;  // empty until bound
 };
 
 // Limits against hostile files: longer text or deeper nesting is an error.
@@ -78,6 +84,9 @@ tl::expected<ValueType, ExpressionError> check_types(const Expression& expressio
 // Evaluates a type-checked expression. Never throws: a variable missing from the
 // scope (which the compiler's checks rule out) evaluates as 0, "" or false by use.
 Value evaluate(const Expression& expression, const Scope& scope);
+// The same, reading variables by the slots the expression was bound to. An unbound
+// expression reads every variable as not set.
+Value evaluate(const Expression& expression, SlotScope scope);
 
 // Truthiness for conditions: booleans as they are, numbers != 0, strings non-empty.
 bool is_true(const Value& value);

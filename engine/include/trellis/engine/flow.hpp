@@ -15,6 +15,7 @@
 
 #include "trellis/engine/expression.hpp"
 #include "trellis/engine/template.hpp"
+#include "trellis/engine/variables.hpp"
 
 namespace trellis::engine {
 
@@ -63,6 +64,7 @@ struct QuestionNode {
   std::vector<ChoiceSpec> choices;  // choice, yesno (always "yes", "no"), scale ("1".."10")
   int min = 0, max = 0;             // number and scale
   std::optional<std::string> store; // variable the answer is stored in
+  VariableSlot store_slot = kNoSlot; // and its slot
   std::optional<NodeIndex> next;
   std::vector<Intent> intents;      // text only
   std::vector<Check> checks;
@@ -78,6 +80,7 @@ struct MessageNode { NodeIndex next = 0; };
 
 struct Assignment {
   std::string variable;
+  VariableSlot slot = kNoSlot;
   Expression value;
 };
 struct SetNode {
@@ -141,11 +144,14 @@ struct Flow {
   FlowInfo info;
   std::string file;                      // for messages; never read again
   std::vector<Node> nodes;               // a NodeIndex indexes this
-  std::unordered_map<std::string, NodeIndex> index_by_id;
+  std::unordered_map<std::string, NodeIndex, NameHash, std::equal_to<>> index_by_id;
   NodeIndex start = 0;
   Template help;                         // the flow's help text
-  Scope initial_variables;               // declared `variables` with their values
+  Variables initial_variables;           // declared `variables` with their values
   std::unordered_map<std::string, ValueType> variable_types;
+  // Every variable the flow's nodes and sub-flows read or write (they share one
+  // namespace), numbered; expressions and templates are bound to these slots.
+  std::shared_ptr<const VariableTable> variable_table;
 
   const Node& node(NodeIndex index) const { return nodes[index]; }
   std::optional<NodeIndex> find(std::string_view id) const;

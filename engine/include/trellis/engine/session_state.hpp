@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
-#include "trellis/engine/value.hpp"
+#include "trellis/engine/variables.hpp"
 
 namespace trellis::engine {
 
@@ -24,7 +24,7 @@ struct SessionState {
   Phase phase = Phase::NotStarted;
   std::string at;                       // node id of the open question
   std::vector<std::string> call_stack;  // node ids to continue at after `return`
-  Scope variables;
+  Variables variables;                 // saved by name; see Variables
   int attempts = 0;                     // failed answers to the open question
   int turn = 0;                         // events applied
   // The safety layer (step with a SafetyPolicy). While safety_category is not

@@ -23,6 +23,7 @@ class Template {
   // Every variable any hole reads, without repeats.
   std::vector<std::string> variables() const;
   bool is_literal() const;  // no holes
+  void bind(const SlotTable& table);  // binds every hole (Expression::bind)
 
  private:
   std::vector<Piece> pieces_;
@@ -32,5 +33,6 @@ class Template {
 tl::expected<Template, ExpressionError> parse_template(std::string_view text);
 
 std::string render(const Template& message, const Scope& scope);
+std::string render(const Template& message, SlotScope scope);  // holes bound to slots
 
 }  // namespace trellis::engine

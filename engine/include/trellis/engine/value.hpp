@@ -1,7 +1,9 @@
 #pragma once
 // A value in a session: what a person answered, or what an expression computed.
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <optional>
@@ -29,10 +31,18 @@ struct NameHash {
   }
 };
 
-// The variables a session has set, by name. Hashed rather than ordered: looking
-// variables up is most of what evaluating an expression costs. Nothing depends on
-// its iteration order (saved state goes through a sorted JSON object).
+// Variables by name: for evaluating outside a compiled flow, and for the names a
+// session's Variables do not hold in slots. Nothing depends on its iteration order
+// (saved state goes through a sorted JSON object).
 using Scope = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
+
+// compile_flow numbers every variable a flow can read or write: its slot. While a
+// step runs, the session's variables are read by slot (SlotScope: slot -> value,
+// empty when not set), so an expression never hashes a name.
+using VariableSlot = std::uint32_t;
+inline constexpr VariableSlot kNoSlot = static_cast<VariableSlot>(-1);
+using SlotTable = std::unordered_map<std::string, VariableSlot, NameHash, std::equal_to<>>;
+using SlotScope = std::span<const std::optional<Value>>;
 
 ValueType type_of(const Value& value);
 std::string_view type_name(ValueType type);  // "number", "string", "boolean"
