@@ -87,7 +87,7 @@ const std::vector<Setting>& settings() {
       integer("port", &ServerConfig::port, 0, 65535, "TCP port to listen on; 0 picks a free one."),
       integer("io_threads", &ServerConfig::io_threads, 0, 1024, "Threads running network I/O; 0 means one per CPU."),
       path("dialogs", &ServerConfig::dialogs, "Folder of flows to serve."),
-      path("web_root", &ServerConfig::web_root, "Folder of static files served over HTTP."),
+      path("web_root", &ServerConfig::web_root, "Folder of static files served over HTTP, read once at start-up."),
       path("database", &ServerConfig::database, "SQLite file holding sessions; created if missing."),
       integer("max_frame_bytes", &ServerConfig::max_frame_bytes, 1024, 16 * 1024 * 1024,
               "Largest WebSocket message accepted."),

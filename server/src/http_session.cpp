@@ -2,7 +2,7 @@
 
 #include "chat_connection.hpp"
 #include "log.hpp"
-#include "static_files.hpp"
+#include "static_site.hpp"
 
 namespace trellis::server {
 
@@ -14,6 +14,31 @@ std::string_view path_of(std::string_view target) {
   auto end = target.find_first_of("?#");
   return end == std::string_view::npos ? target : target.substr(0, end);
 }
+
+// A response body over a static file's bytes, which the StaticSite owns: sending
+// copies nothing, and the shared_ptr keeps the bytes alive until the write ends.
+struct SharedBytesBody {
+  using value_type = std::shared_ptr<const std::string>;
+
+  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = asio::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+    void init(beast::error_code& ec) { ec = {}; }
+    // The whole body in one buffer, and no more after it.
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!body_ || body_->empty()) return boost::none;
+      return std::make_pair(const_buffers_type(body_->data(), body_->size()), false);
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
 }  // namespace
 
 bool is_origin_allowed(const ServerConfig& config, std::string_view origin, std::string_view host) {
@@ -113,33 +138,34 @@ void HttpSession::handle(http::request<http::string_body> request) {
     return send(text_response(request, http::status::ok, nlohmann::json{{"flows", flows}}.dump(),
                               "application/json; charset=utf-8"));
   }
-  auto file = resolve_static_file(context_.config.web_root, request.target());
+  // A map lookup: the files were read at start-up, so the disk never blocks this thread.
+  const StaticFile* file = context_.site->find(request.target());
   if (!file) return send(text_response(request, http::status::not_found, "not found\n"));
-  http::file_body::value_type body;
-  beast::error_code ec;
-  // Static files are small and served from the page cache; the web client is read
-  // from disk rather than kept in memory so that a rebuilt widget is served at once.
-  body.open(file->path.c_str(), beast::file_mode::scan, ec);
-  if (ec) return send(text_response(request, http::status::not_found, "not found\n"));
-  auto size = body.size();
-  if (request.method() == http::verb::head) {
-    http::response<http::empty_body> response{http::status::ok, request.version()};
+  auto set_headers = [&](auto& response) {
     response.set(http::field::server, "trellis");
-    response.set(http::field::content_type, file->content_type);
     response.set(http::field::cache_control, file->cache_control);
-    response.set("X-Content-Type-Options", "nosniff");
-    response.content_length(size);
+    response.set(http::field::etag, file->etag);
     response.keep_alive(request.keep_alive());
+  };
+  if (matches_if_none_match(request[http::field::if_none_match], file->etag)) {
+    http::response<http::empty_body> response{http::status::not_modified, request.version()};
+    set_headers(response);
     return send(std::move(response));
   }
-  http::response<http::file_body> response{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                           std::make_tuple(http::status::ok, request.version())};
-  response.set(http::field::server, "trellis");
+  if (request.method() == http::verb::head) {
+    http::response<http::empty_body> response{http::status::ok, request.version()};
+    set_headers(response);
+    response.set(http::field::content_type, file->content_type);
+    response.set("X-Content-Type-Options", "nosniff");
+    response.content_length(file->bytes->size());
+    return send(std::move(response));
+  }
+  http::response<SharedBytesBody> response{http::status::ok, request.version()};
+  set_headers(response);
   response.set(http::field::content_type, file->content_type);
-  response.set(http::field::cache_control, file->cache_control);
   response.set("X-Content-Type-Options", "nosniff");
-  response.content_length(size);
-  response.keep_alive(request.keep_alive());
+  response.content_length(file->bytes->size());
+  response.body() = file->bytes;
   send(std::move(response));
 }
 

@@ -42,6 +42,14 @@ tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig c
     for (const auto& diagnostic : policy.error()) report += engine::format(diagnostic) + "\n";
     return tl::make_unexpected(report);
   }
+  // Read now, on this thread, so that serving a static file never waits on the disk.
+  auto site = StaticSite::load(config.web_root);
+  if (!site) return tl::make_unexpected("web_root: " + site.error());
+  if (std::error_code ec; !std::filesystem::is_directory(config.web_root, ec)) {
+    log::warn("web_root_missing", {{"web_root", config.web_root.string()}});
+  } else {
+    log::info("web_root_loaded", {{"files", site->file_count()}, {"bytes", site->total_bytes()}});
+  }
   std::vector<FlowCatalog::Source> sources;
   for (const auto& [id, flow] : flow_set.by_id) {
     sources.push_back({flow, engine_io::read_file(flow_set.file_by_id.at(id))});
@@ -65,6 +73,7 @@ tl::expected<std::unique_ptr<Server>, std::string> Server::create(ServerConfig c
   }
   server->context_ = std::make_unique<ServerContext>(std::move(config), *server->flows_, *server->store_);
   server->context_->safety = std::move(*policy);
+  server->context_->site = std::make_shared<const StaticSite>(std::move(*site));
   const auto& settings = server->context_->config;
   if (!settings.alert_webhook_url.empty()) {
     AlertWebhook::Options alert_options;

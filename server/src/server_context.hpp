@@ -7,6 +7,7 @@
 #include "metrics.hpp"
 #include "session_hub.hpp"
 #include "session_store.hpp"
+#include "static_site.hpp"
 #include "trellis/engine/safety.hpp"
 
 namespace trellis::server {
@@ -25,6 +26,8 @@ struct ServerContext {
   // The deployment's safety policy: every turn is checked against it (a server
   // without one does not start).
   std::shared_ptr<const engine::SafetyPolicy> safety;
+  // The web root, read once before the server accepts; I/O threads only look up.
+  std::shared_ptr<const StaticSite> site = std::make_shared<const StaticSite>();
 
   ServerContext(ServerConfig c, FlowCatalog& f, SessionStore& s)
       : config(std::move(c)), flows(f), store(s),

@@ -67,12 +67,14 @@ std::string new_session_token() {
   return base64url(bytes.data(), bytes.size());
 }
 
-std::string hash_token(std::string_view token) {
+std::string hash_token(std::string_view token) { return sha256_hex(token); }
+
+std::string sha256_hex(std::string_view bytes) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_size = 0;
   if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(context.get(), token.data(), token.size()) != 1 ||
+      EVP_DigestUpdate(context.get(), bytes.data(), bytes.size()) != 1 ||
       EVP_DigestFinal_ex(context.get(), digest.data(), &digest_size) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }

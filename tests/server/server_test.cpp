@@ -115,6 +115,61 @@ TEST_F(ServerTest, StaticFilesRefuseTraversal) {
   }
 }
 
+TEST_F(ServerTest, StaticFilesAreReadOnceAtStart) {
+  start();
+  // Changed on disk after start: the server still sends what it loaded, as it
+  // never reads the disk to answer.
+  std::ofstream(folder_ / "web" / "index.html") << "changed after start";
+  std::ofstream(folder_ / "web" / "late.js") << "//added after start";
+  auto page = testing::http_get(port(), "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.body, "<!doctype html><title>Trellis</title>");
+  EXPECT_EQ(testing::http_get(port(), "/late.js").status, 404);
+}
+
+TEST_F(ServerTest, StaticFilesAnswerHeadAndIfNoneMatch) {
+  std::ofstream(folder_ / "web" / "widget.js") << "//widget";
+  start();
+  auto full = testing::http_get(port(), "/widget.js");
+  ASSERT_EQ(full.status, 200);
+  EXPECT_EQ(full.body, "//widget");
+  EXPECT_EQ(full.content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(full.cache_control, "public, max-age=3600");
+  ASSERT_EQ(full.etag.size(), 66u) << full.etag;  // a quoted SHA-256
+  EXPECT_EQ(testing::http_get(port(), "/widget.js").etag, full.etag);
+
+  auto head = testing::http_request(port(), http::verb::head, "/widget.js");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+  EXPECT_EQ(head.content_length, "8");
+  EXPECT_EQ(head.etag, full.etag);
+  EXPECT_EQ(head.content_type, full.content_type);
+
+  auto unchanged = testing::http_request(port(), http::verb::get, "/widget.js", full.etag);
+  EXPECT_EQ(unchanged.status, 304);
+  EXPECT_EQ(unchanged.body, "");
+  EXPECT_EQ(unchanged.etag, full.etag);
+  EXPECT_EQ(unchanged.cache_control, "public, max-age=3600");
+  EXPECT_EQ(testing::http_request(port(), http::verb::head, "/widget.js", "W/" + full.etag).status, 304);
+  EXPECT_EQ(testing::http_request(port(), http::verb::get, "/widget.js", "\"stale\"").status, 200);
+}
+
+TEST_F(ServerTest, RefusesToStartWithAnOversizedStaticFile) {
+  const auto big = folder_ / "web" / "huge.png";
+  std::ofstream(big, std::ios::binary) << std::string((std::size_t{8} << 20) + 1, 'x');
+  auto created = Server::create(test_config(folder_));
+  ASSERT_FALSE(created);
+  EXPECT_NE(created.error().find(big.string()), std::string::npos) << created.error();
+  EXPECT_NE(created.error().find("over the limit of 8 MiB"), std::string::npos) << created.error();
+}
+
+TEST_F(ServerTest, StartsWithoutAWebRoot) {
+  fs::remove_all(folder_ / "web");
+  start();
+  EXPECT_EQ(testing::http_get(port(), "/").status, 404);
+  EXPECT_EQ(testing::http_get(port(), "/healthz").status, 200);
+}
+
 TEST_F(ServerTest, EveryFlowCompletesOverTheWire) {
   start();
   for (const char* flow : {"braving", "trust", "self-compassion"}) {

@@ -107,21 +107,28 @@ void TestClient::close() {
   ws_.close(websocket::close_code::normal, ignored);
 }
 
-HttpReply http_get(std::uint16_t port, const std::string& target) {
+HttpReply http_get(std::uint16_t port, const std::string& target) { return http_request(port, http::verb::get, target); }
+
+HttpReply http_request(std::uint16_t port, http::verb method, const std::string& target, const std::string& if_none_match) {
   asio::io_context io;
   beast::tcp_stream stream(io);
   tcp::resolver resolver(io);
   stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-  http::request<http::empty_body> request{http::verb::get, target, 11};
+  http::request<http::empty_body> request{method, target, 11};
   request.set(http::field::host, "127.0.0.1");
+  if (!if_none_match.empty()) request.set(http::field::if_none_match, if_none_match);
   http::write(stream, request);
   beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  parser.skip(method == http::verb::head);  // a HEAD answer announces a body it does not send
+  http::read(stream, buffer, parser);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  const auto& response = parser.get();
   return {static_cast<int>(response.result_int()), response.body(), std::string(response[http::field::content_type]),
-          std::string(response[http::field::cache_control])};
+          std::string(response[http::field::cache_control]), std::string(response[http::field::etag]),
+          std::string(response[http::field::content_length])};
 }
 
 }  // namespace trellis::server::testing

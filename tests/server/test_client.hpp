@@ -58,7 +58,12 @@ struct HttpReply {
   std::string body;
   std::string content_type;
   std::string cache_control;
+  std::string etag;
+  std::string content_length;  // the header as sent; "" when absent
 };
 HttpReply http_get(std::uint16_t port, const std::string& target);
+// GET or HEAD, with an If-None-Match header when `if_none_match` is not empty.
+HttpReply http_request(std::uint16_t port, http::verb method, const std::string& target,
+                       const std::string& if_none_match = "");
 
 }  // namespace trellis::server::testing
