@@ -253,7 +253,7 @@ class PolicyReader {
 
   void read_context(const Json& root) {
     if (const Json* context = object(root, "context", "", "")) {
-      check_keys(*context, "/context", {"negation", "not_negation", "resolved", "ongoing", "quoting"});
+      check_keys(*context, "/context", {"negation", "not_negation", "resolved", "ongoing", "quoting", "deliberate"});
       auto one = [&](const char* key, std::shared_ptr<const RE2>& out) {
         if (const Json* json = field(*context, key, "/context")) {
           if (auto read = pattern(*json, child("/context", key))) out = read->regex;
@@ -264,6 +264,7 @@ class PolicyReader {
       one("resolved", policy_.resolved);
       one("ongoing", policy_.ongoing);
       one("quoting", policy_.quoting);
+      one("deliberate", policy_.deliberate);
     }
     if (const Json* idioms = list(root, "idioms", "", "")) {
       for (std::size_t i = 0; i < idioms->size(); ++i) {

@@ -69,6 +69,7 @@ struct SafetyPolicy {
   std::shared_ptr<const RE2> resolved;      // in the same sentence: "years ago", "when i was 15"
   std::shared_ptr<const RE2> ongoing;       // in the same sentence, overrides resolved: "again", "still"
   std::shared_ptr<const RE2> quoting;       // in the same sentence as a quoted match: "song", "lyrics"
+  std::shared_ptr<const RE2> deliberate;    // in the same sentence, overrides idioms: "on purpose"
   std::vector<SafetyPattern> idioms;        // a match inside one is not a match: "killed myself laughing"
 
   // Every category pattern in one RE2::Set; pattern i belongs to categories[category_of_pattern[i]]
