@@ -229,9 +229,15 @@ std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view r
   std::sort(hits.begin(), hits.end());
 
   std::vector<Span> idiom_spans;
-  for (const auto& idiom : policy.idioms) {
-    auto spans = occurrences(*idiom.regex, text);
-    idiom_spans.insert(idiom_spans.end(), spans.begin(), spans.end());
+  std::vector<int> idiom_hits;
+  if (!policy.idiom_matcher) {  // a policy built by hand: scan every idiom
+    for (std::size_t i = 0; i < policy.idioms.size(); ++i) idiom_hits.push_back(static_cast<int>(i));
+  }
+  if (!policy.idiom_matcher || policy.idiom_matcher->Match(text, &idiom_hits)) {
+    for (int hit : idiom_hits) {
+      auto spans = occurrences(*policy.idioms[static_cast<std::size_t>(hit)].regex, text);
+      idiom_spans.insert(idiom_spans.end(), spans.begin(), spans.end());
+    }
   }
   auto stands_down = [&](Span span) {
     std::string_view view(text);

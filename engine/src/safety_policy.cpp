@@ -432,6 +432,18 @@ tl::expected<std::shared_ptr<const SafetyPolicy>, std::vector<Diagnostic>> compi
                      "remove or simplify some patterns");
     }
     policy->matcher = std::move(set);
+    if (!policy->idioms.empty()) {
+      auto idioms = std::make_shared<RE2::Set>(options, RE2::UNANCHORED);
+      for (const auto& idiom : policy->idioms) {
+        std::string error;
+        if (idioms->Add(idiom.source, &error) < 0) reporter.error("S030", "/idioms", "an idiom does not compile: " + error);
+      }
+      if (!idioms->Compile()) {
+        reporter.error("S035", "/idioms", "the idioms together are too large to match at once",
+                       "remove or simplify some idioms");
+      }
+      policy->idiom_matcher = std::move(idioms);
+    }
   }
   auto& diagnostics = reporter.diagnostics();
   if (has_errors(diagnostics)) return tl::make_unexpected(std::move(diagnostics));

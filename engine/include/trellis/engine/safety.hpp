@@ -75,6 +75,7 @@ struct SafetyPolicy {
   // Every category pattern in one RE2::Set; pattern i belongs to categories[category_of_pattern[i]]
   // and is categories[...].patterns[index_in_category[i]].
   std::shared_ptr<const RE2::Set> matcher;
+  std::shared_ptr<const RE2::Set> idiom_matcher;  // all idioms at once; only those found are scanned for spans
   std::vector<std::size_t> category_of_pattern;
   std::vector<std::size_t> index_in_category;
 
