@@ -60,6 +60,9 @@ const std::map<std::string, std::string, std::less<>>& spellings() {
       {"stabbin", "stabbing"}, {"beatin", "beating"}, {"hittin", "hitting"}, {"chokin", "choking"},
       {"hed", "he'd"}, {"theyd", "they'd"}, {"itll", "it'll"}, {"2day", "today"}, {"2morrow", "tomorrow"},
       {"tomorow", "tomorrow"}, {"tommorow", "tomorrow"}, {"tommorrow", "tomorrow"}, {"2moro", "tomorrow"},
+      // Added in the second recall pass (heldout4): apostrophe forms and dropped apostrophes.
+      {"sh'd", "self harmed"}, {"sh'ed", "self harmed"}, {"sh'ing", "self harming"}, {"theres", "there's"},
+      {"theyll", "they'll"}, {"youll", "you'll"}, {"dads", "dad's"}, {"tbh", "to be honest"},
       {"n", "and"}, {"nd", "and"}, {"b4", "before"}, {"tryin", "trying"}, {"goin", "going"}, {"thinkin", "thinking"}, {"wantin", "wanting"},
   };
   return kSpellings;
@@ -123,6 +126,10 @@ std::string normalise_for_safety(std::string_view text) {
       tokens.push_back(found->second);
     } else if (auto original = table.find(word); original != table.end()) {
       tokens.push_back(original->second);
+    } else if (auto stem = table.find(std::string_view(squeezed).substr(0, squeezed.size() - 2));
+               squeezed.size() > 2 && squeezed.ends_with("'s") && stem != table.end() &&
+               stem->second.find_first_of(" '") == std::string::npos) {
+      tokens.push_back(stem->second + "'s");  // a possessive of a table word: "mum's" -> "mom's"
     } else {
       tokens.push_back(squeezed);
     }
@@ -222,15 +229,25 @@ std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view r
   std::sort(hits.begin(), hits.end());
 
   std::vector<Span> idiom_spans;
-  for (const auto& idiom : policy.idioms) {
-    auto spans = occurrences(*idiom.regex, text);
-    idiom_spans.insert(idiom_spans.end(), spans.begin(), spans.end());
+  std::vector<int> idiom_hits;
+  if (!policy.idiom_matcher) {  // a policy built by hand: scan every idiom
+    for (std::size_t i = 0; i < policy.idioms.size(); ++i) idiom_hits.push_back(static_cast<int>(i));
+  }
+  if (!policy.idiom_matcher || policy.idiom_matcher->Match(text, &idiom_hits)) {
+    for (int hit : idiom_hits) {
+      auto spans = occurrences(*policy.idioms[static_cast<std::size_t>(hit)].regex, text);
+      idiom_spans.insert(idiom_spans.end(), spans.begin(), spans.end());
+    }
   }
   auto stands_down = [&](Span span) {
-    for (const auto& idiom : idiom_spans) {
-      if (idiom.begin < span.end && span.begin < idiom.end) return true;
-    }
     std::string_view view(text);
+    // An idiom ("I burnt my hand on the oven") does not stand a match down when the same
+    // sentence says the act was meant ("... on purpose", "deliberately").
+    if (!found(policy.deliberate, sentence_of(view, span))) {
+      for (const auto& idiom : idiom_spans) {
+        if (idiom.begin < span.end && span.begin < idiom.end) return true;
+      }
+    }
     auto before = words_before(view, span.begin);
     if (found(policy.negation, before) && !found(policy.not_negation, before)) return true;
     auto sentence = sentence_of(view, span);

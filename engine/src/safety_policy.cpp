@@ -253,7 +253,7 @@ class PolicyReader {
 
   void read_context(const Json& root) {
     if (const Json* context = object(root, "context", "", "")) {
-      check_keys(*context, "/context", {"negation", "not_negation", "resolved", "ongoing", "quoting"});
+      check_keys(*context, "/context", {"negation", "not_negation", "resolved", "ongoing", "quoting", "deliberate"});
       auto one = [&](const char* key, std::shared_ptr<const RE2>& out) {
         if (const Json* json = field(*context, key, "/context")) {
           if (auto read = pattern(*json, child("/context", key))) out = read->regex;
@@ -264,6 +264,7 @@ class PolicyReader {
       one("resolved", policy_.resolved);
       one("ongoing", policy_.ongoing);
       one("quoting", policy_.quoting);
+      one("deliberate", policy_.deliberate);
     }
     if (const Json* idioms = list(root, "idioms", "", "")) {
       for (std::size_t i = 0; i < idioms->size(); ++i) {
@@ -431,6 +432,18 @@ tl::expected<std::shared_ptr<const SafetyPolicy>, std::vector<Diagnostic>> compi
                      "remove or simplify some patterns");
     }
     policy->matcher = std::move(set);
+    if (!policy->idioms.empty()) {
+      auto idioms = std::make_shared<RE2::Set>(options, RE2::UNANCHORED);
+      for (const auto& idiom : policy->idioms) {
+        std::string error;
+        if (idioms->Add(idiom.source, &error) < 0) reporter.error("S030", "/idioms", "an idiom does not compile: " + error);
+      }
+      if (!idioms->Compile()) {
+        reporter.error("S035", "/idioms", "the idioms together are too large to match at once",
+                       "remove or simplify some idioms");
+      }
+      policy->idiom_matcher = std::move(idioms);
+    }
   }
   auto& diagnostics = reporter.diagnostics();
   if (has_errors(diagnostics)) return tl::make_unexpected(std::move(diagnostics));

@@ -75,37 +75,54 @@ TEST(SafetyCorpus, SizesAreWhatTheDocsSay) {
   auto test = score(*policy, "heldout.tsv", true);
   auto test2 = score(*policy, "heldout2.tsv", true);
   auto test3 = score(*policy, "heldout3.tsv", true);
+  auto test4 = score(*policy, "heldout4.tsv", true);
   for (const char* category : kCategories) {
-    EXPECT_GE(train.recall[category].second, 85) << category;
+    EXPECT_GE(train.recall[category].second, 210) << category;
+    EXPECT_EQ(test4.recall[category].second, 50) << category;
     EXPECT_GE(train.recall[category].second + test.recall[category].second + test2.recall[category].second +
-                  test3.recall[category].second,
-              160)
+                  test3.recall[category].second + test4.recall[category].second,
+              340)
         << category;
   }
-  EXPECT_GE(train.benign, 470);
-  EXPECT_GE(train.benign + test.benign + test2.benign + test3.benign, 850);
+  EXPECT_GE(train.benign, 720);
+  EXPECT_EQ(test4.benign, 220);
+  EXPECT_GE(train.benign + test.benign + test2.benign + test3.benign + test4.benign, 1300);
 }
 
-// train.tsv, heldout.tsv, heldout2.tsv and heldout3.tsv have all been tuned on by now
-// (docs/safety.md, "How well it works"): they must meet the bar, recall >= 0.95 in every
-// category and at most 3 % false positives. Passing here says nothing about text nobody tuned
-// on; only a set written before the tuning can say that.
+// train.tsv and heldout.tsv to heldout4.tsv have all been tuned on by now (docs/safety.md,
+// "How well it works"): they must meet the bar, recall >= 0.95 in every category and at most
+// 3 % false positives. Passing here says nothing about text nobody tuned on; only a set
+// written before the tuning can say that. heldout4.tsv's one untuned run (0.70 / 0.66 / 0.58 /
+// 0.72 recall, 2.3 % false positives) is recorded in docs/safety.md.
 TEST(SafetyCorpus, TunedSetsMeetTheBar) {
   auto policy = shipped_policy();
   ASSERT_TRUE(policy);
-  for (const char* file : {"train.tsv", "heldout.tsv", "heldout2.tsv", "heldout3.tsv"}) {
+  for (const char* file : {"train.tsv", "heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv"}) {
     auto scores = score(*policy, file, true);
     for (const char* category : kCategories) EXPECT_GE(scores.recall_of(category), 0.95) << file << " " << category;
     EXPECT_LE(scores.false_positive_rate(), 0.03) << file;
   }
 }
 
-// ---------------------------------------------------------------------------------------
-// HELD-OUT SET 4: the next honest measure. tests/safety/heldout4.tsv is being written by
-// someone who did not write the rules, and was not read by the pass that tuned on
-// heldout3.tsv. Its test (and its first-run numbers in docs/safety.md) is added here by the
-// person who adds the file; until then there is deliberately no test for it.
-// ---------------------------------------------------------------------------------------
+// heldout5.tsv was written by someone who had seen neither the rules nor the other corpora,
+// and committed before the second recall pass (which tuned on heldout4.tsv) and never read
+// by it. Run once, untuned, after that pass: docs/safety.md records the first run. The issue's
+// bar (0.95 per category, <= 3 % false positives) is not met on it; the floors below sit
+// just under that first run, so that a change that loses recall on unseen text fails here.
+// Tuning on this file ends its use as a measure: write heldout6.tsv first.
+TEST(SafetyCorpus, HeldOut5NeverTunedOn) {
+  auto policy = shipped_policy();
+  ASSERT_TRUE(policy);
+  auto scores = score(*policy, "heldout5.tsv", true);
+  ASSERT_EQ(scores.benign, 220);
+  for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
+  // First run, 2026-11-24: 27, 30, 30 and 27 of 50 found; 11 of 220 benign lines answered.
+  EXPECT_GE(scores.recall_of("suicidal_thoughts"), 0.52);
+  EXPECT_GE(scores.recall_of("self_harm"), 0.58);
+  EXPECT_GE(scores.recall_of("harm_to_others"), 0.58);
+  EXPECT_GE(scores.recall_of("abuse_or_danger"), 0.52);
+  EXPECT_LE(scores.false_positive_rate(), 0.055);
+}
 
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
   auto policy = shipped_policy();

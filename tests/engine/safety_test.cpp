@@ -214,6 +214,26 @@ TEST_F(ShippedPolicy, NegationAndPastDoNotHideRealRisk) {
   EXPECT_EQ(category("He said \"I want to die\" and I think he means it"), "suicidal_thoughts");
 }
 
+TEST_F(ShippedPolicy, AMeantActIsNotStoodDownByAnAccidentIdiom) {
+  EXPECT_EQ(category("I burnt my hand on the hob making dinner"), "none");
+  EXPECT_EQ(category("i burnt my hand on the hob on purpose"), "self_harm");
+}
+
+TEST_F(ShippedPolicy, SecondTierFamiliesGeneralise) {
+  EXPECT_EQ(category("ive been cutting for weeks and nobodys noticed"), "self_harm");
+  EXPECT_EQ(category("I've been cutting back on sugar for weeks"), "none");
+  EXPECT_EQ(category("I've got his address and a hammer. Tonight"), "harm_to_others");
+  EXPECT_EQ(category("I hit my wife last night and I think I'll do it again"), "harm_to_others");
+  EXPECT_EQ(category("Mum's partner strangled me during an argument"), "abuse_or_danger");
+  EXPECT_EQ(category("my sister is so annoying i could strangle her lol"), "none");
+}
+
+TEST(SafetyNormalise, PossessivesOfTableWordsAndApostropheForms) {
+  EXPECT_EQ(normalise_for_safety("Mum's partner"), "mom's partner");
+  EXPECT_EQ(normalise_for_safety("i sh'd last night"), "i self harmed last night");
+  EXPECT_EQ(normalise_for_safety("theres"), "there's");
+}
+
 // --- step -------------------------------------------------------------------
 
 class SafetyStep : public ::testing::Test {

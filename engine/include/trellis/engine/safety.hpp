@@ -69,11 +69,13 @@ struct SafetyPolicy {
   std::shared_ptr<const RE2> resolved;      // in the same sentence: "years ago", "when i was 15"
   std::shared_ptr<const RE2> ongoing;       // in the same sentence, overrides resolved: "again", "still"
   std::shared_ptr<const RE2> quoting;       // in the same sentence as a quoted match: "song", "lyrics"
+  std::shared_ptr<const RE2> deliberate;    // in the same sentence, overrides idioms: "on purpose"
   std::vector<SafetyPattern> idioms;        // a match inside one is not a match: "killed myself laughing"
 
   // Every category pattern in one RE2::Set; pattern i belongs to categories[category_of_pattern[i]]
   // and is categories[...].patterns[index_in_category[i]].
   std::shared_ptr<const RE2::Set> matcher;
+  std::shared_ptr<const RE2::Set> idiom_matcher;  // all idioms at once; only those found are scanned for spans
   std::vector<std::size_t> category_of_pattern;
   std::vector<std::size_t> index_in_category;
 
