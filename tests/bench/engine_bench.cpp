@@ -7,6 +7,10 @@
 //   BM_StepExpressionBranch  one step: the answer to BRAVING's 7th scale question,
 //                            which runs the flow's set and branch nodes
 //   BM_CompileAllFlows       compile_flow() on every flow file in dialogs/
+//   BM_SafetyDetect/...      the safety check alone on a number, a sentence and a
+//                            paragraph, with the shipped dialogs/safety/policy.json
+//   BM_StepFreeTextWithSafety one step as the server runs it: a typed "7" at BRAVING's
+//                            first scale question, with the shipped safety policy
 // Each step benchmark drives a session from the start to the question once, outside
 // the timed loop, then times step() again and again on that same state.
 #include <benchmark/benchmark.h>
@@ -25,6 +29,7 @@
 #include "trellis/engine/diagnostic.hpp"
 #include "trellis/engine/event.hpp"
 #include "trellis/engine/output.hpp"
+#include "trellis/engine/safety.hpp"
 #include "trellis/engine/session_state.hpp"
 #include "trellis/engine/step.hpp"
 #include "trellis/engine_io/flow_directory.hpp"
@@ -160,6 +165,52 @@ void BM_StepExpressionBranch(benchmark::State& bench) {
   time_step(bench, *loaded.flow, at->state, answer_for(at->prompt));
 }
 BENCHMARK(BM_StepExpressionBranch);
+
+// The safety check every free-text turn gets in `trellis serve` (step with the
+// shipped policy): what it adds to a turn depends on the text, so three kinds.
+const SafetyPolicy* shipped_policy() {
+  static const std::shared_ptr<const SafetyPolicy> policy = [] {
+    auto compiled = compile_safety_policy(io::read_file(kDialogs / "safety" / "policy.json"), "policy.json");
+    return compiled ? *compiled : nullptr;
+  }();
+  return policy.get();
+}
+
+void BM_SafetyDetect(benchmark::State& bench, const char* text) {
+  const SafetyPolicy* policy = shipped_policy();
+  if (policy == nullptr) return bench.SkipWithError("dialogs/safety/policy.json does not compile");
+  for (auto _ : bench) {
+    auto match = detect(*policy, text);
+    benchmark::DoNotOptimize(match);
+  }
+  bench.SetItemsProcessed(bench.iterations());
+}
+BENCHMARK_CAPTURE(BM_SafetyDetect, a_number, "7");
+BENCHMARK_CAPTURE(BM_SafetyDetect, a_sentence, "I kept my word to a friend this week, and it felt good.");
+BENCHMARK_CAPTURE(BM_SafetyDetect, a_paragraph,
+                  "When my sister told my parents what I had said in confidence, I felt betrayed and I stopped "
+                  "telling her things for a long time. Looking back, I think she was worried about me, and I "
+                  "never gave her the chance to explain. This week we talked it through over coffee, and I "
+                  "told her what I need from her if I share something private. It felt awkward but honest.");
+
+void BM_StepFreeTextWithSafety(benchmark::State& bench) {
+  const SafetyPolicy* policy = shipped_policy();
+  if (policy == nullptr) return bench.SkipWithError("dialogs/safety/policy.json does not compile");
+  const Loaded& loaded = braving();
+  if (!loaded.flow) return bench.SkipWithError(loaded.error.c_str());
+  auto at = drive_to(*loaded.flow, InputKind::Scale, 1);
+  if (!at) return bench.SkipWithError("BRAVING has no scale question");
+  const Event typed = TextEvent{"7"};
+  if (step(*loaded.flow, *policy, at->state, typed).outcome != Outcome::Answered) {
+    return bench.SkipWithError("a typed 7 was not accepted");
+  }
+  for (auto _ : bench) {
+    StepResult result = step(*loaded.flow, *policy, at->state, typed);
+    benchmark::DoNotOptimize(result);
+  }
+  bench.SetItemsProcessed(bench.iterations());
+}
+BENCHMARK(BM_StepFreeTextWithSafety);
 
 void BM_CompileAllFlows(benchmark::State& bench) {
   struct Text {
