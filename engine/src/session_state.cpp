@@ -1,6 +1,11 @@
 #include "trellis/engine/session_state.hpp"
 
+#include <algorithm>
 #include <array>
+#include <utility>
+#include <vector>
+
+#include "trellis/engine/json_text.hpp"
 
 namespace trellis::engine {
 
@@ -36,6 +41,56 @@ nlohmann::json to_json(const SessionState& state) {
       {"safety", {{"category", state.safety_category}}},
       {"region", state.region},
   };
+}
+
+// Written in the order nlohmann's (sorted) objects dump, so the text is byte for
+// byte to_json(state).dump() (session_state_test.cpp compares them).
+std::string to_json_text(const SessionState& state) {
+  std::vector<std::pair<const std::string*, const Value*>> variables;
+  state.variables.for_each(
+      [&](const std::string& name, const Value& value) { variables.emplace_back(&name, &value); });
+  std::sort(variables.begin(), variables.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+
+  std::string out;
+  out.reserve(160 + state.at.size() + 24 * variables.size());
+  auto key = [&](std::string_view name) {
+    out += out.size() == 1 ? "\"" : ",\"";
+    out += name;
+    out += "\":";
+  };
+  auto integer = [&](int number) { append_json_number(out, number); };
+  out += '{';
+  key("at"), append_json_string(out, state.at);
+  key("attempts"), integer(state.attempts);
+  key("call_stack"), out += '[';
+  for (std::size_t i = 0; i < state.call_stack.size(); ++i) {
+    if (i > 0) out += ',';
+    append_json_string(out, state.call_stack[i]);
+  }
+  out += ']';
+  key("flow"), append_json_string(out, state.flow_id);
+  key("flow_version"), integer(state.flow_version);
+  key("format"), integer(kSessionStateFormat);
+  key("phase"), append_json_string(out, phase_name(state.phase));
+  key("region"), append_json_string(out, state.region);
+  key("safety"), out += "{\"category\":", append_json_string(out, state.safety_category), out += '}';
+  key("turn"), integer(state.turn);
+  key("variables"), out += '{';
+  for (std::size_t i = 0; i < variables.size(); ++i) {
+    if (i > 0) out += ',';
+    append_json_string(out, *variables[i].first);
+    out += ':';
+    const Value& value = *variables[i].second;
+    if (const auto* number = std::get_if<double>(&value)) {
+      append_json_number(out, *number);
+    } else if (const auto* text = std::get_if<std::string>(&value)) {
+      append_json_string(out, *text);
+    } else {
+      out += std::get<bool>(value) ? "true" : "false";
+    }
+  }
+  out += "}}";
+  return out;
 }
 
 tl::expected<SessionState, std::string> session_state_from_json(const nlohmann::json& json) {

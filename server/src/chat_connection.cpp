@@ -298,7 +298,7 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
   TurnRecord turn;
   turn.session_id = session_id_;
   turn.seq = seq;
-  turn.state_json = engine::to_json(result.state).dump();
+  turn.state_json = engine::to_json_text(result.state);
   turn.flow_id = flow->info.id;
   turn.at = Clock::now();
   auto frames = protocol::output_frames(result.outputs, last_output_id_ + 1, seq);

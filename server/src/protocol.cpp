@@ -1,5 +1,7 @@
 #include "protocol.hpp"
 
+#include "trellis/engine/json_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -200,85 +202,6 @@ std::string dump(const ordered_json& frame) {
 // bytes are exactly what dump() above writes (protocol_test.cpp compares them):
 // keys in the same order, no spaces, strings escaped the same way.
 
-// A string as nlohmann's dump() writes it with error_handler_t::replace and
-// ensure_ascii off: ", \ and \b \f \n \r \t get short escapes, other control
-// characters \u00xx (lower-case hex); valid UTF-8 (and 0x7f) is copied as is.
-// A byte that cannot start a sequence becomes U+FFFD; a sequence broken off by a
-// byte that cannot continue it becomes U+FFFD and that byte is read again; a
-// sequence cut off by the end of the string becomes U+FFFD.
-void append_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  out += '"';
-  const std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        std::size_t j = i + 1;
-        while (j < n) {
-          const auto d = static_cast<unsigned char>(text[j]);
-          if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-          ++j;
-        }
-        out.append(text.data() + i, j - i);
-        i = j;
-        continue;
-      }
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: {
-          const char escaped[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-          out.append(escaped, 6);
-        }
-      }
-      ++i;
-      continue;
-    }
-    // The well-formed UTF-8 sequences (Unicode table 3-7), as nlohmann's decoder accepts them.
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      length = 2;
-    } else if (c == 0xE0) {
-      length = 3, low = 0xA0;
-    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-      length = 3;
-    } else if (c == 0xED) {
-      length = 3, high = 0x9F;
-    } else if (c == 0xF0) {
-      length = 4, low = 0x90;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      length = 4;
-    } else if (c == 0xF4) {
-      length = 4, high = 0x8F;
-    } else {
-      out += kReplacement;  // 0x80-0xC1, 0xF5-0xFF: cannot start a sequence
-      ++i;
-      continue;
-    }
-    std::size_t k = 1;
-    for (; k < length && i + k < n; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      if (b < (k == 1 ? low : 0x80) || b > (k == 1 ? high : 0xBF)) break;
-    }
-    if (k == length) {
-      out.append(text.data() + i, length);
-    } else {
-      out += kReplacement;
-    }
-    i += k;  // a byte that broke the sequence is read again as the start of the next
-  }
-  out += '"';
-}
-
 void append_number(std::string& out, std::int64_t number) {
   char digits[24];
   const auto result = std::to_chars(digits, digits + sizeof digits, number);
@@ -294,7 +217,7 @@ void append_key(std::string& out, std::string_view key) {
 
 void append_field(std::string& out, std::string_view key, std::string_view text) {
   append_key(out, key);
-  append_string(out, text);
+  engine::append_json_string(out, text);
 }
 
 void append_choices(std::string& out, const std::vector<engine::ChoiceOutput>& choices) {
@@ -305,9 +228,9 @@ void append_choices(std::string& out, const std::vector<engine::ChoiceOutput>& c
     if (!first) out += ',';
     first = false;
     out += "{\"id\":";
-    append_string(out, choice.id);
+    engine::append_json_string(out, choice.id);
     out += ",\"label\":";
-    append_string(out, choice.label);
+    engine::append_json_string(out, choice.label);
     out += '}';
   }
   out += ']';
@@ -326,7 +249,7 @@ struct OutputFrame {
     out += '[';
     for (std::size_t i = 0; i < prompt.commands.size(); ++i) {
       if (i > 0) out += ',';
-      append_string(out, prompt.commands[i]);
+      engine::append_json_string(out, prompt.commands[i]);
     }
     out += ']';
   }
@@ -342,7 +265,7 @@ struct OutputFrame {
     for (std::size_t i = 0; i < safety.resources.size(); ++i) {
       const auto& resource = safety.resources[i];
       out += i > 0 ? ",{\"name\":" : "{\"name\":";
-      append_string(out, resource.name);
+      engine::append_json_string(out, resource.name);
       if (resource.phone) append_field(out, "phone", *resource.phone);
       if (resource.sms) append_field(out, "sms", *resource.sms);
       if (resource.url) append_field(out, "url", *resource.url);

@@ -42,6 +42,9 @@ struct SessionState {
 inline constexpr int kSessionStateFormat = 2;
 
 nlohmann::json to_json(const SessionState& state);
+// The same JSON as to_json(state).dump(), written without building the tree
+// (the server saves every turn's state this way).
+std::string to_json_text(const SessionState& state);
 tl::expected<SessionState, std::string> session_state_from_json(const nlohmann::json& json);
 
 }  // namespace trellis::engine
