@@ -101,7 +101,7 @@ const std::vector<Setting>& settings() {
                "Sessions untouched for this long are deleted."),
       duration("purge_interval_seconds", &ServerConfig::purge_interval, 1, 86400,
                "How often expired sessions are looked for."),
-      number("inputs_per_second", &ServerConfig::inputs_per_second, 0.01, 1000,
+      number("inputs_per_second", &ServerConfig::inputs_per_second, 0.01, 100000,
              "Steady rate of inputs allowed per connection."),
       number("input_burst", &ServerConfig::input_burst, 1, 10000,
              "Inputs a connection may send at once before the rate applies."),

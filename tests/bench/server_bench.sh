@@ -55,7 +55,7 @@ fi
 # session comes from 127.0.0.1 and sends as fast as it can. Everything else is
 # the default, including synchronous=FULL and no group-commit window.
 cat >"$OUT/bench.json" <<'JSON'
-{"inputs_per_second": 1000, "input_burst": 10000, "max_connections": 100000,
+{"inputs_per_second": 100000, "input_burst": 10000, "max_connections": 100000,
  "max_connections_per_ip": 100000, "idle_timeout_seconds": 600}
 JSON
 
@@ -136,13 +136,31 @@ if [[ "$ONLY" != echo ]]; then
     load "trellis-1000-at-$r" "$TRELLIS_PORT" --sessions 1000 --rate "$r" --duration "$DURATION"
     stop_server
   done
-  # The same 100-session run with the log thrown away, to see what logging costs.
-  start_trellis /dev/null
-  load "trellis-100-nolog" "$TRELLIS_PORT" --sessions 100 --duration "$DURATION"
-  stop_server
   start_trellis "$OUT/server-trellis-idle.log"
   idle "trellis-idle" "$TRELLIS_PORT" --sessions "$IDLE_SESSIONS"
   stop_server
+fi
+
+# The 100-session comparison is the headline ratio, and two 10-second runs of the
+# same server on this kind of VM differ by up to ~15%: run both servers REPEATS more
+# times, alternating, and report the medians.
+REPEATS="${REPEATS:-2}"
+if [[ -z "$ONLY" ]]; then
+  frames=4 bytes=168
+  if [[ -f "$OUT/trellis-100.json" ]]; then
+    f=$(field "$OUT/trellis-100.json" frames_per_turn)
+    b=$(field "$OUT/trellis-100.json" bytes_per_frame)
+    [[ -n "$f" && "$f" != 0 ]] && frames=$(python3 -c "print(max(1, round($f)))")
+    [[ -n "$b" && "$b" != 0 ]] && bytes=$(python3 -c "print(max(16, round($b)))")
+  fi
+  for i in $(seq 1 "$REPEATS"); do
+    start_echo "$frames" "$bytes"
+    load "echo-100-r$i" "$ECHO_PORT" --frames-per-turn "$frames" --sessions 100 --duration "$DURATION"
+    stop_server
+    start_trellis "$OUT/server-trellis-100-r$i.log"
+    load "trellis-100-r$i" "$TRELLIS_PORT" --sessions 100 --duration "$DURATION"
+    stop_server
+  done
 fi
 
 if [[ "$ONLY" != trellis ]]; then
@@ -184,7 +202,8 @@ def get(name):
 print()
 print("| run | sessions | offered | turns/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/turn | server CPU % | generator CPU µs/turn | frames/turn | errors |")
 print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-rows = (["trellis-1", "trellis-100", "trellis-1000"] + [f"trellis-1000-at-{r}" for r in rates] + ["trellis-100-nolog"] +
+repeats = sorted(f[:-5] for f in os.listdir(out) if f.endswith(".json") and "-100-r" in f)
+rows = (["trellis-1", "trellis-100", "trellis-1000"] + [f"trellis-1000-at-{r}" for r in rates] + repeats +
         ["echo-1", "echo-100", "echo-1000"] + [f"echo-1000-at-{r}" for r in rates])
 for name in rows:
     d = get(name)
@@ -195,10 +214,15 @@ for name in rows:
           f'{d["p999_ms"]:.2f} | {d.get("server_cpu_us_per_turn", 0):.0f} | {d.get("server_cpu_percent", 0):.0f} | '
           f'{d.get("loadgen_cpu_us_per_turn", 0):.0f} | '
           f'{d["frames_per_turn"]:.2f} | {d["errors"]} |')
-t, e = get("trellis-100"), get("echo-100")
-if t and e and e["turns_per_s"]:
+def median_turns(prefix):
+    runs = [d["turns_per_s"] for d in (get(n) for n in [prefix] + [r for r in repeats if r.startswith(prefix + "-r")]) if d]
+    runs.sort()
+    return runs[len(runs) // 2] if runs else 0, len(runs)
+(t, tn), (e, en) = median_turns("trellis-100"), median_turns("echo-100")
+if t and e:
     print()
-    print(f'trellis / echo turns/s at 100 sessions: {100 * t["turns_per_s"] / e["turns_per_s"]:.0f}% (target: at least 60%)')
+    print(f'trellis / echo turns/s at 100 sessions, medians of {tn} and {en} runs: {t:.0f} / {e:.0f} = '
+          f'{100 * t / e:.0f}% (target: at least 60%)')
 r = get("trellis-1000-at-10")
 if r:
     print(f'p99 at 1000 sessions x 10 turns/s: {r["p99_ms"]:.2f} ms (target: under 10 ms)')

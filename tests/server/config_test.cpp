@@ -113,7 +113,7 @@ TEST(ConfigFile, EachBadValueNamesTheKeyAndWhatWasExpected) {
       {R"({"idle_timeout_seconds": 0})", R"("idle_timeout_seconds": expected an integer from 1 to 86400, got 0)"},
       {R"({"session_ttl_seconds": 1e30})",
        R"("session_ttl_seconds": expected an integer from 60 to 315360000, got 1e+30)"},
-      {R"({"inputs_per_second": 0})", R"("inputs_per_second": expected a number from 0.01 to 1000, got 0)"},
+      {R"({"inputs_per_second": 0})", R"("inputs_per_second": expected a number from 0.01 to 100000, got 0)"},
       {R"({"input_burst": "lots"})", R"("input_burst": expected a number from 1 to 10000, got "lots")"},
       {R"({"allowed_origins": "https://a.example"})",
        R"("allowed_origins": expected a list of non-empty strings, got "https://a.example")"},
@@ -231,8 +231,8 @@ TEST(ConfigEnvironment, EachBadValueNamesTheVariable) {
       {"TRELLIS_IO_THREADS", "-1", "TRELLIS_IO_THREADS: expected an integer from 0 to 1024, got -1"},
       {"TRELLIS_HOST", "", R"(TRELLIS_HOST: expected a non-empty string, got "")"},
       {"TRELLIS_MAX_FRAME_BYTES", "1.5", R"(TRELLIS_MAX_FRAME_BYTES: expected an integer from 1024 to 16777216, got "1.5")"},
-      {"TRELLIS_INPUTS_PER_SECOND", "fast", R"(TRELLIS_INPUTS_PER_SECOND: expected a number from 0.01 to 1000, got "fast")"},
-      {"TRELLIS_INPUTS_PER_SECOND", "nan", R"(TRELLIS_INPUTS_PER_SECOND: expected a number from 0.01 to 1000, got null)"},
+      {"TRELLIS_INPUTS_PER_SECOND", "fast", R"(TRELLIS_INPUTS_PER_SECOND: expected a number from 0.01 to 100000, got "fast")"},
+      {"TRELLIS_INPUTS_PER_SECOND", "nan", R"(TRELLIS_INPUTS_PER_SECOND: expected a number from 0.01 to 100000, got null)"},
       {"TRELLIS_SESSION_TTL_SECONDS", "5", "TRELLIS_SESSION_TTL_SECONDS: expected an integer from 60 to 315360000, got 5"},
   };
   for (const auto& row : rows) {
