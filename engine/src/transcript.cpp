@@ -148,7 +148,7 @@ bool json_equal(const nlohmann::json& expected, const nlohmann::json& actual) {
 
 // --- Describing outputs ----------------------------------------------------
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string in_quotes(std::string_view text) { return std::string("\"").append(text).append("\""); }
 
 std::string describe_prompt(const PromptOutput& prompt) {
   std::string out = "prompt " + std::string(to_string(prompt.input));

@@ -96,8 +96,9 @@ std::variant<std::optional<std::string>, Error> read_id(const json& frame, const
                                                         std::size_t max_bytes, std::string_view what,
                                                         std::optional<std::int64_t> seq) {
   const json* value = field(frame, name);
-  auto expected = "'" + std::string(name) + "' must be a non-empty string of at most " +
-                  std::to_string(max_bytes) + " bytes (" + std::string(what) + ")";
+  std::string expected = "'";
+  expected.append(name).append("' must be a non-empty string of at most ").append(std::to_string(max_bytes));
+  expected.append(" bytes (").append(what).append(")");
   if (!value) {
     if (required) return bad_message(expected, seq);
     return std::optional<std::string>{};

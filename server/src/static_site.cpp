@@ -154,7 +154,9 @@ class StaticSiteLoader {
                                    std::to_string(site.total_bytes_) + " bytes, over the limit of " +
                                    mebibytes(limits_.max_total_bytes) + " for all static files together");
       }
-      content.etag = "\"" + sha256_hex(*read) + "\"";
+      content.etag = '"';
+      content.etag += sha256_hex(*read);
+      content.etag += '"';
       content.bytes = std::make_shared<const std::string>(std::move(*read));
     }
     StaticFile file;

@@ -102,13 +102,14 @@ std::string dot_text(std::string_view text) {
   return out;
 }
 
-std::string node_name(NodeIndex index) { return "n" + std::to_string(index); }
+std::string node_name(NodeIndex index) { return std::string("n").append(std::to_string(index)); }
 
 // Shapes tell kinds apart at a glance: questions are rounded, branches diamonds,
 // ends stadiums, everything else a plain box.
 std::string mermaid_node(const engine::Flow& flow, NodeIndex index) {
   const auto& node = flow.node(index);
-  std::string label = "\"" + mermaid_text(node.id) + "<br/>" + mermaid_text(node_kind(node)) + "\"";
+  std::string label = std::string("\"").append(mermaid_text(node.id)).append("<br/>");
+  label.append(mermaid_text(node_kind(node))).append("\"");
   std::string name = node_name(index);
   if (std::holds_alternative<engine::QuestionNode>(node.body)) return name + "(" + label + ")";
   if (std::holds_alternative<engine::BranchNode>(node.body)) return name + "{" + label + "}";
@@ -122,8 +123,8 @@ std::string dot_node(const engine::Flow& flow, NodeIndex index) {
   if (std::holds_alternative<engine::QuestionNode>(node.body)) shape = "box, style=rounded";
   if (std::holds_alternative<engine::BranchNode>(node.body)) shape = "diamond";
   if (std::holds_alternative<engine::EndNode>(node.body)) shape = "doubleoctagon";
-  return "\"" + node_name(index) + "\" [label=\"" + dot_text(node.id) + "\\n" + dot_text(node_kind(node)) +
-         "\", shape=" + shape + "];";
+  std::string line = std::string("\"").append(node_name(index)).append("\" [label=\"").append(dot_text(node.id));
+  return line.append("\\n").append(dot_text(node_kind(node))).append("\", shape=").append(shape).append("];");
 }
 
 }  // namespace
