@@ -141,11 +141,9 @@ if [[ "$ONLY" != echo ]]; then
   stop_server
 fi
 
-# The 100-session comparison is the headline ratio, and two 10-second runs of the
-# same server on this kind of VM differ by up to ~15%: run both servers REPEATS more
-# times, alternating, and report the medians.
-REPEATS="${REPEATS:-2}"
-if [[ -z "$ONLY" ]]; then
+# The echo server answers each turn with as many frames, of the same average
+# size, as trellis serve sent in the 100-session run (sets $frames and $bytes).
+echo_shape() {
   frames=4 bytes=168
   if [[ -f "$OUT/trellis-100.json" ]]; then
     f=$(field "$OUT/trellis-100.json" frames_per_turn)
@@ -153,6 +151,14 @@ if [[ -z "$ONLY" ]]; then
     [[ -n "$f" && "$f" != 0 ]] && frames=$(python3 -c "print(max(1, round($f)))")
     [[ -n "$b" && "$b" != 0 ]] && bytes=$(python3 -c "print(max(16, round($b)))")
   fi
+}
+
+# The 100-session comparison is the headline ratio, and two 10-second runs of the
+# same server on this kind of VM differ by up to ~15%: run both servers REPEATS more
+# times, alternating, and report the medians.
+REPEATS="${REPEATS:-2}"
+if [[ -z "$ONLY" ]]; then
+  echo_shape
   for i in $(seq 1 "$REPEATS"); do
     start_echo "$frames" "$bytes"
     load "echo-100-r$i" "$ECHO_PORT" --frames-per-turn "$frames" --sessions 100 --duration "$DURATION"
@@ -164,15 +170,7 @@ if [[ -z "$ONLY" ]]; then
 fi
 
 if [[ "$ONLY" != trellis ]]; then
-  # The echo server answers each turn with as many frames, of the same average
-  # size, as trellis serve sent in the 100-session run.
-  frames=4 bytes=168
-  if [[ -f "$OUT/trellis-100.json" ]]; then
-    f=$(field "$OUT/trellis-100.json" frames_per_turn)
-    b=$(field "$OUT/trellis-100.json" bytes_per_frame)
-    [[ -n "$f" && "$f" != 0 ]] && frames=$(python3 -c "print(max(1, round($f)))")
-    [[ -n "$b" && "$b" != 0 ]] && bytes=$(python3 -c "print(max(16, round($b)))")
-  fi
+  echo_shape
   echo "echo server: $frames frames of $bytes bytes per turn" >&2
   for n in 1 100 1000; do
     start_echo "$frames" "$bytes"
