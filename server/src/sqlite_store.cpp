@@ -380,12 +380,11 @@ StoreResult<std::unique_ptr<Database>> open_database(const std::filesystem::path
   TRY(synchronous, db->exec("PRAGMA synchronous = FULL"));
   TRY(foreign_keys, db->exec("PRAGMA foreign_keys = ON"));
   TRY(secure_delete, db->exec(options.secure_delete ? "PRAGMA secure_delete = ON" : "PRAGMA secure_delete = OFF"));
-  // Measured under load (docs/performance.md): with SQLite's defaults (a 1,000-page
-  // WAL, a 2 MiB cache) the writer re-read pages it had just written and copied the
-  // same hot session pages into the file at every checkpoint. A 10,000-page WAL
-  // (~40 MiB at most) lets a checkpoint copy each hot page once for many commits.
+  // Measured under load (docs/performance.md): with SQLite's defaults (a 2 MiB
+  // cache, a 1,000-page WAL) the writer re-read pages it had just written and
+  // copied the same hot session pages into the file at every checkpoint. The WAL's
+  // size is options.checkpoint_pages, checkpointed off the writer's thread.
   TRY(cache, db->exec("PRAGMA cache_size = -32768"));  // KiB: 32 MiB
-  TRY(autocheckpoint, db->exec("PRAGMA wal_autocheckpoint = 10000"));
   TRY(migrated, migrate(*db));
   return db;
 }
@@ -508,6 +507,15 @@ tl::expected<std::unique_ptr<SqliteStore>, StoreError> SqliteStore::open(const s
 SqliteStore::SqliteStore(std::unique_ptr<Database> db, std::filesystem::path file, Options options,
                          std::uint64_t sessions)
     : db_(std::move(db)), file_(std::move(file)), options_(std::move(options)), sessions_(sessions) {
+  // Replaces SQLite's automatic checkpoints (they are a WAL hook too).
+  sqlite3_wal_hook(
+      db_->handle(),
+      [](void* store, sqlite3*, const char*, int pages) {
+        static_cast<SqliteStore*>(store)->wal_pages_ = pages;
+        return SQLITE_OK;
+      },
+      this);
+  checkpointer_ = std::make_unique<WalCheckpointer>(file_, static_cast<int>(options_.busy_timeout.count()));
   writer_ = std::thread([this] { run_writer(); });
 }
 
@@ -522,7 +530,8 @@ void SqliteStore::close() {
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
-  db_.reset();
+  if (checkpointer_) checkpointer_->stop();
+  db_.reset();  // the last connection: checkpoints everything and removes the WAL
   closed_ = true;
 }
 
@@ -587,7 +596,29 @@ void SqliteStore::run_writer() {
     std::deque<Job> batch = std::exchange(queue_, {});
     lock.unlock();
     run_batch(batch);
+    checkpoint_if_due();
     lock.lock();
+  }
+}
+
+// Between batches, so no transaction is open and every reply of the batch has
+// been handed out already.
+void SqliteStore::checkpoint_if_due() {
+  if (wal_pages_ < options_.checkpoint_pages) return;
+  const std::uint64_t passes = checkpointer_->passes();
+  const bool background_pass_ended = passes != checkpoint_passes_seen_;
+  if (background_pass_ended || wal_pages_ >= 4 * options_.checkpoint_pages) {
+    // The frames committed while the background pass ran (or, if that thread is
+    // stuck or has no connection, all of them): once every frame is in the file,
+    // the next commit starts the WAL over from its beginning.
+    checkpoint_passes_seen_ = passes;
+    checkpoint_requested_ = false;
+    (void)sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return;
+  }
+  if (!checkpoint_requested_) {
+    checkpointer_->request();
+    checkpoint_requested_ = true;
   }
 }
 
@@ -802,7 +833,7 @@ void SqliteStore::list_safety_events(Clock::time_point since, std::size_t limit,
 }
 
 void SqliteStore::read_settings(StoreCallback<Settings> done) {
-  submit<Settings>(false, std::move(done), [](Database& db) -> StoreResult<Settings> {
+  submit<Settings>(false, std::move(done), [this](Database& db) -> StoreResult<Settings> {
     Settings settings;
     TRY(journal_mode, db.query_text("PRAGMA journal_mode"));
     TRY(synchronous, db.query_text("PRAGMA synchronous"));
@@ -817,6 +848,7 @@ void SqliteStore::read_settings(StoreCallback<Settings> done) {
     settings.secure_delete = *secure_delete == "1";
     settings.schema_version = std::stoi(*schema_version);
     settings.wal_autocheckpoint_pages = std::stoi(*autocheckpoint);
+    settings.checkpoint_pages = options_.checkpoint_pages;
     settings.cache_kib = -std::stoi(*cache_size);  // negative: KiB, not pages
     return settings;
   });

@@ -38,6 +38,7 @@
 #include <tl/expected.hpp>
 
 #include "session_store.hpp"
+#include "wal_checkpointer.hpp"
 
 namespace trellis::server {
 
@@ -59,6 +60,11 @@ struct SqliteStoreOptions {
   // After a batch that deleted a session, checkpoint and truncate the WAL so the
   // old page images that held the session's text are gone from it too.
   bool truncate_wal_after_delete = true;
+  // When the WAL holds this many pages (4 KiB each), a background thread copies it
+  // into the database file (WalCheckpointer), and the writer finishes the copy
+  // with a short checkpoint of its own; SQLite's automatic checkpoints, which run
+  // inside a commit, are off. Larger: fewer copies of hot pages, a bigger WAL.
+  int checkpoint_pages = 10000;
   // Test hook for failure injection: called before every write statement
   // (INSERT, UPDATE, DELETE, COMMIT), on the store's thread, with a running
   // index from 0 (the first write after open() is 0); returning true
@@ -116,7 +122,8 @@ class SqliteStore final : public SessionStore {
     bool foreign_keys = false;
     bool secure_delete = false;
     int schema_version = 0;
-    int wal_autocheckpoint_pages = 0;
+    int wal_autocheckpoint_pages = -1;  // SQLite's own; 0: off (the checkpointer does it)
+    int checkpoint_pages = 0;           // the option in force
     int cache_kib = 0;
   };
   void read_settings(StoreCallback<Settings> done);
@@ -140,6 +147,7 @@ class SqliteStore final : public SessionStore {
   void submit(bool writes, StoreCallback<T> done, Work work);
   void run_writer();
   void run_batch(std::deque<Job>& batch);
+  void checkpoint_if_due();
 
   std::unique_ptr<sqlite_detail::Database> db_;  // touched only by writer_ after open()
   const std::filesystem::path file_;
@@ -151,6 +159,13 @@ class SqliteStore final : public SessionStore {
   bool closing_ = false;  // guarded by mutex_
   std::mutex close_mutex_;
   bool closed_ = false;  // guarded by close_mutex_
+
+  // Writer thread only: WAL pages after the last commit (SQLite's WAL hook), and
+  // where the background checkpointer stood when the writer last looked.
+  int wal_pages_ = 0;
+  std::uint64_t checkpoint_passes_seen_ = 0;
+  bool checkpoint_requested_ = false;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> transactions_{0};

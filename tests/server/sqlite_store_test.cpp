@@ -1,5 +1,6 @@
 #include "sqlite_store.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -652,9 +653,44 @@ TEST(SqliteStore, RunsWithWalFullSyncForeignKeysAndSecureDelete) {
   EXPECT_TRUE(settings->foreign_keys);
   EXPECT_TRUE(settings->secure_delete);
   EXPECT_EQ(settings->schema_version, SqliteStore::kSchemaVersion);
-  EXPECT_EQ(settings->wal_autocheckpoint_pages, 10000) << "SQLite's default is 1000";
+  EXPECT_EQ(settings->wal_autocheckpoint_pages, 0) << "SQLite's own checkpoints, inside a commit, are off";
+  EXPECT_EQ(settings->checkpoint_pages, 10000) << "SQLite's default WAL is 1000 pages";
   EXPECT_EQ(settings->cache_kib, 32768) << "SQLite's default is 2000";
   EXPECT_EQ(count_rows(folder.file(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+}
+
+// SQLite's automatic checkpoints are off (they ran inside a commit and held up
+// every turn queued behind it); the background checkpointer and the writer's
+// short follow-up keep the WAL near checkpoint_pages. Without them it would
+// grow by at least a page per turn for ever.
+TEST(SqliteStore, KeepsTheWalWithinItsCheckpointLimit) {
+  TempFolder folder;
+  SqliteStore::Options options;
+  options.checkpoint_pages = 16;
+  auto store = open_store(folder.file(), options);
+  const auto session = create(*store, "hash-a");
+  std::int64_t last_output_id = 0;
+  const fs::path wal = folder.file().string() + "-wal";
+  std::uintmax_t largest_wal = 0;
+  constexpr int kTurns = 300;
+  for (int seq = 1; seq <= kTurns; ++seq) {
+    TurnRecord turn = make_turn(session.id, seq, last_output_id, 2);
+    for (auto& output : turn.outputs) output.frame += std::string(3000, ' ');  // a page per turn at least
+    last_output_id += 2;
+    ASSERT_TRUE(commit(*store, std::move(turn))) << seq;
+    largest_wal = std::max(largest_wal, fs::file_size(wal));
+  }
+  constexpr std::uintmax_t kFrame = 24 + 4096;  // a WAL frame: header and page
+  // The bound that holds whatever the timing: four times the limit, where the
+  // writer checkpoints by itself, plus the last turn's pages.
+  EXPECT_LE(largest_wal, 32 + (4 * 16 + 8) * kFrame);
+  EXPECT_GT(fs::file_size(folder.file()), kTurns * 4096u) << "the turns were copied into the database file";
+
+  const auto outputs = outputs_after(*store, session.id, 0);
+  ASSERT_EQ(outputs.size(), 2u * kTurns);
+  EXPECT_EQ(outputs.back().id, 2 * kTurns);
+  store->close();
+  EXPECT_FALSE(fs::exists(wal)) << "closing checkpoints the rest and removes the WAL";
 }
 
 TEST(SqliteStore, RefusesAFileFromANewerSchema) {
