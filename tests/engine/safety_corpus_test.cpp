@@ -124,6 +124,23 @@ TEST(SafetyCorpus, HeldOut5NeverTunedOn) {
   EXPECT_LE(scores.false_positive_rate(), 0.055);
 }
 
+// heldout6.tsv: a sixth writer who had seen neither the rules nor the other corpora,
+// committed before the classifier work (docs/safety.md), and never tuned on. Its first run,
+// rules alone (2026-11-25): 20, 30, 26 and 31 of 50 found; 6 of 220 benign lines answered.
+// The floors sit just under it, like heldout5's.
+TEST(SafetyCorpus, HeldOut6NeverTunedOn) {
+  auto policy = shipped_policy();
+  ASSERT_TRUE(policy);
+  auto scores = score(*policy, "heldout6.tsv", true);
+  ASSERT_EQ(scores.benign, 220);
+  for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
+  EXPECT_GE(scores.recall_of("suicidal_thoughts"), 0.38);
+  EXPECT_GE(scores.recall_of("self_harm"), 0.58);
+  EXPECT_GE(scores.recall_of("harm_to_others"), 0.50);
+  EXPECT_GE(scores.recall_of("abuse_or_danger"), 0.60);
+  EXPECT_LE(scores.false_positive_rate(), 0.032);
+}
+
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
   auto policy = shipped_policy();
   ASSERT_TRUE(policy);
