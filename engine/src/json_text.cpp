@@ -1,10 +1,23 @@
 #include "trellis/engine/json_text.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 
 namespace trellis::engine {
+
+namespace {
+
+// Bytes copied as they are, in runs: printable ASCII other than " and \.
+// A table, since this loop is most of writing a turn's state and frames.
+constexpr std::array<bool, 256> kPlainAscii = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
+}  // namespace
 
 // A string as nlohmann's dump() writes it with error_handler_t::replace and
 // ensure_ascii off: ", \ and \b \f \n \r \t get short escapes, other control
@@ -21,13 +34,9 @@ void append_json_string(std::string& out, std::string_view text) {
   while (i < n) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if (c >= 0x20 && c != '"' && c != '\\') {
+      if (kPlainAscii[c]) {
         std::size_t j = i + 1;
-        while (j < n) {
-          const auto d = static_cast<unsigned char>(text[j]);
-          if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-          ++j;
-        }
+        while (j < n && kPlainAscii[static_cast<unsigned char>(text[j])]) ++j;
         out.append(text.data() + i, j - i);
         i = j;
         continue;
