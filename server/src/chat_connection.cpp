@@ -21,7 +21,7 @@ double seconds_since(std::chrono::steady_clock::time_point began) {
 }
 }  // namespace
 
-ChatConnection::ChatConnection(beast::tcp_stream&& stream, ServerContext& context, std::string peer_address)
+ChatConnection::ChatConnection(TcpStream&& stream, ServerContext& context, std::string peer_address)
     : ws_(std::move(stream)),
       context_(context),
       peer_(std::move(peer_address)),

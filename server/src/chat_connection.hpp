@@ -24,7 +24,7 @@ inline constexpr std::uint16_t kCloseRateLimited = 4002;
 
 class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
  public:
-  ChatConnection(beast::tcp_stream&& stream, ServerContext& context, std::string peer_address);
+  ChatConnection(TcpStream&& stream, ServerContext& context, std::string peer_address);
   ~ChatConnection();
 
   // Completes the WebSocket handshake for `upgrade` and starts reading.
@@ -64,7 +64,7 @@ class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
   template <typename Handler>
   void post(Handler&& handler);
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<TcpStream> ws_;
   ServerContext& context_;
   std::string peer_;
   beast::flat_buffer buffer_;

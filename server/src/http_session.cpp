@@ -54,7 +54,7 @@ bool is_origin_allowed(const ServerConfig& config, std::string_view origin, std:
   return false;
 }
 
-HttpSession::HttpSession(tcp::socket&& socket, ServerContext& context)
+HttpSession::HttpSession(TcpSocket&& socket, ServerContext& context)
     : stream_(std::move(socket)), context_(context) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);

@@ -11,7 +11,7 @@ namespace trellis::server {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, ServerContext& context);
+  HttpSession(TcpSocket&& socket, ServerContext& context);
   void run();
 
  private:
@@ -27,7 +27,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                                    http::status status, std::string body,
                                                    std::string content_type = "text/plain; charset=utf-8");
 
-  beast::tcp_stream stream_;
+  TcpStream stream_;
   beast::flat_buffer buffer_;
   ServerContext& context_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -149,7 +149,7 @@ void Server::do_accept() {
   acceptor_->async_accept(asio::make_strand(*io_), beast::bind_front_handler(&Server::on_accept, this));
 }
 
-void Server::on_accept(beast::error_code ec, tcp::socket socket) {
+void Server::on_accept(beast::error_code ec, TcpSocket socket) {
   if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
   if (!ec) {
     // A turn is several small frames written one after another. With Nagle's

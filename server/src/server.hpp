@@ -41,7 +41,7 @@ class Server {
  private:
   Server() = default;
   void do_accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(beast::error_code ec, TcpSocket socket);
   void schedule_purge();
   void check_drained(std::chrono::steady_clock::time_point deadline);
 
