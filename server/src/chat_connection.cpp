@@ -309,7 +309,6 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
   auto outcome = engine::to_string(result.outcome);
   auto committing = std::chrono::steady_clock::now();
   auto state = std::make_shared<engine::SessionState>(std::move(result.state));
-  auto outputs = std::make_shared<std::vector<StoredOutput>>(turn.outputs);
   // The safety response must reach the person even when the store is down: keep
   // it ready to send without an id (it is not durable, so it must not take one).
   auto emergency = std::make_shared<std::vector<std::string>>();
@@ -320,10 +319,10 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
     emergency->push_back(frame.dump());
   }
   // The callback runs once: it moves what it captured on to the I/O thread.
-  context_.store.commit_turn(std::move(turn), [self = shared_from_this(), seq, state = std::move(state), outputs = std::move(outputs), emergency = std::move(emergency), flow = std::move(flow), began, committing, outcome](StoreResult<void> committed) mutable {
+  context_.store.commit_turn(std::move(turn), [self = shared_from_this(), seq, state = std::move(state), emergency = std::move(emergency), flow = std::move(flow), began, committing, outcome](StoreResult<TurnRecord> committed) mutable {
     self->context_.metrics.commit_seconds.observe(seconds_since(committing));
     auto connection = self;
-    connection->post([self = std::move(self), committed = std::move(committed), seq, state = std::move(state), outputs = std::move(outputs), emergency = std::move(emergency), flow = std::move(flow), began, outcome] {
+    connection->post([self = std::move(self), committed = std::move(committed), seq, state = std::move(state), emergency = std::move(emergency), flow = std::move(flow), began, outcome] {
       self->busy_ = false;
       if (!committed) {
         // Nothing was applied: the same seq can be sent again.
@@ -336,10 +335,11 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
       self->state_ = std::move(*state);
       self->flow_ = flow;
       self->last_seq_ = seq;
-      if (!outputs->empty()) self->last_output_id_ = outputs->back().id;
+      auto& outputs = committed->outputs;
+      if (!outputs.empty()) self->last_output_id_ = outputs.back().id;
       // Durable first, then sent: every frame below is already on disk.
-      self->hold_segments(outputs->size());
-      for (auto& output : *outputs) self->send(std::move(output.frame));
+      self->hold_segments(outputs.size());
+      for (auto& output : outputs) self->send(std::move(output.frame));
       double seconds = seconds_since(began);
       self->context_.metrics.turn_seconds.observe(seconds);
       self->context_.metrics.turns_by_flow.add(flow->info.id);

@@ -77,7 +77,9 @@ class SessionStore {
   virtual void load_session(std::string token_hash, StoreCallback<std::optional<StoredSession>> done) = 0;
   // Durable when `done` runs with a value: the turn survives a crash or power loss.
   // Commits from many sessions are batched into one transaction (group commit).
-  virtual void commit_turn(TurnRecord turn, StoreCallback<void> done) = 0;
+  // The value is the turn itself, handed back: its frames are on disk and can be
+  // sent as they are, and it is freed on the caller's thread, not the store's.
+  virtual void commit_turn(TurnRecord turn, StoreCallback<TurnRecord> done) = 0;
   // Frames with id > after_id, in id order.
   virtual void outputs_after(std::int64_t session_id, std::int64_t after_id,
                              StoreCallback<std::vector<StoredOutput>> done) = 0;

@@ -695,8 +695,11 @@ void SqliteStore::load_session(std::string token_hash, StoreCallback<std::option
       });
 }
 
-void SqliteStore::commit_turn(TurnRecord turn, StoreCallback<void> done) {
-  submit<void>(true, std::move(done), [turn = std::move(turn)](Database& db) { return apply_turn(db, turn); });
+void SqliteStore::commit_turn(TurnRecord turn, StoreCallback<TurnRecord> done) {
+  submit<TurnRecord>(true, std::move(done), [turn = std::move(turn)](Database& db) mutable -> StoreResult<TurnRecord> {
+    TRY(applied, apply_turn(db, turn));
+    return std::move(turn);
+  });
 }
 
 void SqliteStore::outputs_after(std::int64_t session_id, std::int64_t after_id,

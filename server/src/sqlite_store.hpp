@@ -89,7 +89,7 @@ class SqliteStore final : public SessionStore {
   void create_session(std::string token_hash, Clock::time_point now, StoreCallback<StoredSession> done) override;
   // Reading a session does not count as activity; only commit_turn moves updated_at.
   void load_session(std::string token_hash, StoreCallback<std::optional<StoredSession>> done) override;
-  void commit_turn(TurnRecord turn, StoreCallback<void> done) override;
+  void commit_turn(TurnRecord turn, StoreCallback<TurnRecord> done) override;
   void outputs_after(std::int64_t session_id, std::int64_t after_id,
                      StoreCallback<std::vector<StoredOutput>> done) override;
   void outputs_of_seq(std::int64_t session_id, std::int64_t seq,

@@ -99,7 +99,9 @@ TurnRecord make_turn(std::int64_t session_id, std::int64_t seq, std::int64_t las
 }
 
 StoreResult<void> commit(SessionStore& store, TurnRecord turn) {
-  return await<void>([&](auto done) { store.commit_turn(std::move(turn), done); });
+  auto committed = await<TurnRecord>([&](auto done) { store.commit_turn(std::move(turn), done); });
+  if (!committed) return tl::unexpected(committed.error());
+  return {};
 }
 
 std::vector<std::int64_t> ids_of(const std::vector<StoredOutput>& outputs) {
@@ -188,6 +190,25 @@ TEST(SqliteStore, CommitsATurnAndReloadsItsStateAndOutputs) {
   EXPECT_EQ(outputs[0].frame, R"({"type":"say","id":1})");
   EXPECT_EQ(outputs[2].seq, 2);
   EXPECT_EQ(store->stats().commits, 2u);
+}
+
+// The caller sends the frames it gets back, so they must be the turn's own, whole.
+TEST(SqliteStore, ACommittedTurnIsHandedBackWithItsFrames) {
+  TempFolder folder;
+  auto store = open_store(folder.file());
+  const StoredSession session = create(*store, "hash-a");
+  const TurnRecord turn = make_turn(session.id, 1, 0, 3);
+  auto committed = await<TurnRecord>([&](auto done) { store->commit_turn(turn, done); });
+  ASSERT_TRUE(committed) << committed.error().message;
+  EXPECT_EQ(committed->seq, 1);
+  EXPECT_EQ(committed->state_json, turn.state_json);
+  ASSERT_EQ(committed->outputs.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(committed->outputs[i].id, turn.outputs[i].id);
+    EXPECT_EQ(committed->outputs[i].frame, turn.outputs[i].frame);
+  }
+  auto refused = await<TurnRecord>([&](auto done) { store->commit_turn(turn, done); });
+  EXPECT_FALSE(refused) << "the same seq twice";
 }
 
 TEST(SqliteStore, OutputsAfterAndOutputsOfSeqAreInIdOrder) {
@@ -380,10 +401,10 @@ TEST(SqliteStore, OneRefusedTurnDoesNotRollBackTheOthersInItsBatch) {
   const auto transactions_before = store->stats().transactions;
 
   WriterHold hold(*store);
-  std::promise<StoreResult<void>> ra, rduplicate, rb;
-  store->commit_turn(make_turn(a.id, 1, 0, 1), [&](auto r) { ra.set_value(r); });
-  store->commit_turn(make_turn(a.id, 1, 0, 1), [&](auto r) { rduplicate.set_value(r); });
-  store->commit_turn(make_turn(b.id, 1, 0, 2), [&](auto r) { rb.set_value(r); });
+  std::promise<bool> ra, rduplicate, rb;
+  store->commit_turn(make_turn(a.id, 1, 0, 1), [&](auto r) { ra.set_value(r.has_value()); });
+  store->commit_turn(make_turn(a.id, 1, 0, 1), [&](auto r) { rduplicate.set_value(r.has_value()); });
+  store->commit_turn(make_turn(b.id, 1, 0, 2), [&](auto r) { rb.set_value(r.has_value()); });
   hold.release();
 
   EXPECT_TRUE(ra.get_future().get());
@@ -408,12 +429,12 @@ TEST(SqliteStore, GroupCommitBatchesTurnsFromManyThreads) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       // Submit every turn at once: the queue keeps one session's turns in order.
-      std::vector<std::future<StoreResult<void>>> results;
+      std::vector<std::future<bool>> results;
       for (int seq = 1; seq <= kTurnsPerThread; ++seq) {
-        auto promise = std::make_shared<std::promise<StoreResult<void>>>();
+        auto promise = std::make_shared<std::promise<bool>>();
         results.push_back(promise->get_future());
         store->commit_turn(make_turn(sessions[t].id, seq, seq - 1, 1),
-                           [promise](StoreResult<void> r) { promise->set_value(std::move(r)); });
+                           [promise](StoreResult<TurnRecord> r) { promise->set_value(r.has_value()); });
       }
       for (auto& result : results) failures += result.get() ? 0 : 1;
     });
@@ -603,12 +624,12 @@ TEST(SqliteStore, AFailedWriteLeavesEveryTurnWholeOrAbsent) {
     const TurnRecord turn_a = make_turn(a.id, 2, 2, 3);
     const TurnRecord turn_b = make_turn(b.id, 2, 1, 1);
     WriterHold hold(*store);
-    std::promise<StoreResult<void>> promise_a, promise_b;
-    store->commit_turn(turn_a, [&](auto r) { promise_a.set_value(r); });
-    store->commit_turn(turn_b, [&](auto r) { promise_b.set_value(r); });
+    std::promise<bool> promise_a, promise_b;
+    store->commit_turn(turn_a, [&](auto r) { promise_a.set_value(r.has_value()); });
+    store->commit_turn(turn_b, [&](auto r) { promise_b.set_value(r.has_value()); });
     hold.release();
-    const bool committed_a = promise_a.get_future().get().has_value();
-    const bool committed_b = promise_b.get_future().get().has_value();
+    const bool committed_a = promise_a.get_future().get();
+    const bool committed_b = promise_b.get_future().get();
     armed = false;
     saw_one_fail_and_one_commit |= committed_a != committed_b;
     store->close();
