@@ -560,7 +560,10 @@ TEST(SqliteStore, ASecondStoreOpensTheFileAfterTheFirstClosed) {
 
 // kill -9 while turns are being committed: every turn acknowledged before the
 // kill is in the file, and the file holds whole turns only.
-TEST(SqliteStore, KillMinus9LosesNoAcknowledgedTurn) {
+// A child process commits turns and reports each acknowledged seq through a
+// pipe; it is killed with SIGKILL once `kill_at` has been acknowledged. The file
+// must then hold every acknowledged turn, whole, and take the next one.
+void kill_nine_while_committing(const SqliteStore::Options& options, std::int64_t kill_at) {
   TempFolder folder;
   int acks[2];
   ASSERT_EQ(pipe(acks), 0);
@@ -568,7 +571,7 @@ TEST(SqliteStore, KillMinus9LosesNoAcknowledgedTurn) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(acks[0]);
-    auto store = SqliteStore::open(folder.file());
+    auto store = SqliteStore::open(folder.file(), options);
     if (!store) _exit(2);
     auto session = await<StoredSession>([&](auto done) { (*store)->create_session("hash-a", kT0, done); });
     if (!session) _exit(3);
@@ -582,13 +585,13 @@ TEST(SqliteStore, KillMinus9LosesNoAcknowledgedTurn) {
   std::int64_t seq = 0;
   while (read(acks[0], &seq, sizeof seq) == sizeof seq) {
     last_acked = seq;
-    if (seq == 20) kill(child, SIGKILL);  // acks already in the pipe are still read
+    if (seq == kill_at) kill(child, SIGKILL);  // acks already in the pipe are still read
   }
   int status = 0;
   waitpid(child, &status, 0);
   close(acks[0]);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped on its own with " << WEXITSTATUS(status);
-  ASSERT_GE(last_acked, 20);
+  ASSERT_GE(last_acked, kill_at);
 
   auto store = open_store(folder.file());
   const auto loaded = load(*store, "hash-a");
@@ -598,6 +601,16 @@ TEST(SqliteStore, KillMinus9LosesNoAcknowledgedTurn) {
   EXPECT_EQ(loaded->last_output_id, 2 * loaded->last_seq);
   EXPECT_EQ(outputs_after(*store, loaded->id, 0).size(), static_cast<std::size_t>(2 * loaded->last_seq));
   EXPECT_TRUE(commit(*store, make_turn(loaded->id, loaded->last_seq + 1, 2 * loaded->last_seq, 1)));
+}
+
+TEST(SqliteStore, KillMinus9LosesNoAcknowledgedTurn) { kill_nine_while_committing({}, 20); }
+
+// A WAL limit of 4 pages: checkpoints (the background thread's and the writer's)
+// run every few turns, so the kill lands among them.
+TEST(SqliteStore, KillMinus9DuringCheckpointsLosesNoAcknowledgedTurn) {
+  SqliteStore::Options options;
+  options.checkpoint_pages = 4;
+  kill_nine_while_committing(options, 300);
 }
 
 // Fails the n-th write for n = 0, 1, 2, ... until the operation succeeds: two
