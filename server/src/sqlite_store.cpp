@@ -239,7 +239,7 @@ class Database {
   }
 
   StoreResult<Statement> statement(const char* sql) {
-    auto found = statements_.find(sql);
+    auto found = statements_.find(std::string_view(sql));
     if (found != statements_.end()) return Statement(found->second);
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v3(handle_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
@@ -271,7 +271,13 @@ class Database {
   sqlite3* handle_;
   std::function<bool(int)> fail_write_;
   int write_index_ = 0;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  // Looked up by the SQL text without building a std::string: a turn looks up
+  // several statements.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
 };
 
 }  // namespace sqlite_detail
