@@ -96,7 +96,8 @@ class SqliteStore final : public SessionStore {
                       StoreCallback<std::vector<StoredOutput>> done) override;
   // Succeeds also when the session is already gone.
   void delete_session(std::int64_t session_id, StoreCallback<void> done) override;
-  // Idle means updated_at < idle_since.
+  // Idle means updated_at < idle_since. updated_at is the last committed turn's
+  // time, kept to the minute: it moves only when a turn comes 60 s or more after it.
   void purge_idle(Clock::time_point idle_since, StoreCallback<int> done) override;
   // Saving the same text twice is fine; different text under a stored
   // (flow_id, version) is refused, because running sessions depend on it.

@@ -483,6 +483,31 @@ TEST(SqliteStore, DeleteSessionRemovesItsOutputsFromTheFile) {
   EXPECT_FALSE(commit(*store, make_turn(doomed.id, 2, 2, 1))) << "a deleted session takes no more turns";
 }
 
+// updated_at has an index, so it moves only when a turn comes a minute or more
+// after it: idle is measured to the minute, and most turns leave the index alone.
+TEST(SqliteStore, ActivityIsKeptToTheMinute) {
+  TempFolder folder;
+  auto store = open_store(folder.file());
+  const StoredSession within = create(*store, "hash-within", kT0);
+  const StoredSession later = create(*store, "hash-later", kT0);
+  ASSERT_TRUE(commit(*store, make_turn(within.id, 1, 0, 1, kT0 + 30s)));
+  ASSERT_TRUE(commit(*store, make_turn(later.id, 1, 0, 1, kT0 + 30s)));
+  ASSERT_TRUE(commit(*store, make_turn(later.id, 2, 1, 1, kT0 + 61s)));
+
+  auto purged = await<int>([&](auto done) { store->purge_idle(kT0 + 1s, done); });
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1) << "a turn 30 s after the last recorded activity does not move it";
+  EXPECT_FALSE(load(*store, "hash-within"));
+  ASSERT_TRUE(load(*store, "hash-later")) << "61 s after it does";
+  EXPECT_EQ(load(*store, "hash-later")->last_seq, 2);
+  purged = await<int>([&](auto done) { store->purge_idle(kT0 + 61s, done); });
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 0);
+  purged = await<int>([&](auto done) { store->purge_idle(kT0 + 62s, done); });
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1);
+}
+
 TEST(SqliteStore, PurgeIdleRemovesOnlyIdleSessions) {
   TempFolder folder;
   auto store = open_store(folder.file());
