@@ -1,6 +1,7 @@
 #include "trellis/engine/safety_classifier.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -38,11 +39,16 @@ std::string_view name_of(SafetyFeatureKind kind) {
   return "";
 }
 
-std::vector<std::string> safety_features(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds) {
+namespace {
+
+// Calls `take` with each feature of the normalised text, repeats included, built in one
+// reused buffer: scoring runs on every typed text and should not allocate per feature.
+template <typename Take>
+void for_each_feature(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds, Take take) {
   auto has = [&](SafetyFeatureKind kind) { return std::find(kinds.begin(), kinds.end(), kind) != kinds.end(); };
   const bool words = has(SafetyFeatureKind::Words), pairs = has(SafetyFeatureKind::WordPairs),
              chars = has(SafetyFeatureKind::CharNgrams);
-  std::vector<std::string> features;
+  std::string feature;
   std::string_view previous;  // the word before, in the same clause; empty after a mark
   std::size_t at = 0;
   while (at < normalised.size()) {
@@ -55,29 +61,50 @@ std::vector<std::string> safety_features(std::string_view normalised, const std:
       previous = {};
       continue;
     }
-    if (words) features.push_back("w:" + std::string(token));
-    if (pairs && !previous.empty()) {
-      std::string pair = "b:";
-      pair.append(previous).append(" ").append(token);
-      features.push_back(std::move(pair));
-    }
+    if (words) take(feature.assign("w:").append(token));
+    if (pairs && !previous.empty()) take(feature.assign("b:").append(previous).append(" ").append(token));
     if (chars) {
-      std::string padded = "<" + std::string(token) + ">";
+      // n-grams of "<token>": the ends marked, so "<cut" differs from "cut" inside "execute".
+      const std::size_t padded = token.size() + 2;
+      auto letter = [&](std::size_t i) { return i == 0 ? '<' : i == padded - 1 ? '>' : token[i - 1]; };
       for (std::size_t n = 3; n <= 5; ++n) {
-        for (std::size_t i = 0; i + n <= padded.size(); ++i) features.push_back("c:" + padded.substr(i, n));
+        for (std::size_t i = 0; i + n <= padded; ++i) {
+          feature.assign("c:");
+          for (std::size_t j = i; j < i + n; ++j) feature += letter(j);
+          take(feature);
+        }
       }
     }
     previous = token;
   }
+}
+
+}  // namespace
+
+std::vector<std::string> safety_features(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds) {
+  std::vector<std::string> features;
+  for_each_feature(normalised, kinds, [&](const std::string& feature) { features.push_back(feature); });
   std::sort(features.begin(), features.end());
   features.erase(std::unique(features.begin(), features.end()), features.end());
   return features;
 }
 
 std::vector<SafetyScore> score_normalised(const SafetyClassifier& classifier, std::string_view normalised) {
-  auto features = safety_features(normalised, classifier.feature_kinds);
+  // All features end to end in one string; each counts once however often it occurs.
+  std::string arena;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // (offset, length) in arena
+  for_each_feature(normalised, classifier.feature_kinds, [&](const std::string& feature) {
+    spans.emplace_back(arena.size(), feature.size());
+    arena += feature;
+  });
+  std::vector<std::string_view> features;
+  features.reserve(spans.size());
+  for (auto [offset, length] : spans) features.emplace_back(arena.data() + offset, length);
+  std::sort(features.begin(), features.end());
+  features.erase(std::unique(features.begin(), features.end()), features.end());
+
   std::vector<double> sums(classifier.categories.size(), 0.0);
-  for (const auto& feature : features) {
+  for (std::string_view feature : features) {
     auto found = classifier.feature_index.find(feature);
     if (found == classifier.feature_index.end()) continue;
     for (std::size_t c = 0; c < classifier.categories.size(); ++c) sums[c] += classifier.categories[c].weights[found->second];

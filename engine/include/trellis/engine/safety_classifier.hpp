@@ -6,6 +6,7 @@
 // product over named features of the same normalised text the rules see: no I/O, no
 // globals, the same text always gives the same scores.
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,11 +42,18 @@ struct SafetyClassifierCategory {
   std::vector<float> weights; // by feature index (SafetyClassifier::feature_index); 0 where pruned
 };
 
+// Looks features up by string_view, so scoring builds no strings.
+struct SafetyFeatureHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view feature) const { return std::hash<std::string_view>{}(feature); }
+};
+
 // Compiled once; immutable; shared by every session through the policy.
 struct SafetyClassifier {
   std::string file;
   std::vector<SafetyFeatureKind> feature_kinds;
-  std::unordered_map<std::string, std::size_t> feature_index;  // feature -> index into weights
+  // feature -> index into each category's weights
+  std::unordered_map<std::string, std::size_t, SafetyFeatureHash, std::equal_to<>> feature_index;
   std::vector<SafetyClassifierCategory> categories;            // in the policy's order
   // Whether a text whose rule match was stood down (negation, idiom, quotation, resolved
   // past) is scored too. false: the rules' context judgement is final.
