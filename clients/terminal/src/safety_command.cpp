@@ -58,9 +58,11 @@ void print_cross_validation(const training::CrossValidation& cv, std::ostream& o
     out << "  " << id << " " << cv.rules_recall.at(id).first << "->" << counts.first << "/" << counts.second
         << " (alone " << cv.classifier_recall.at(id).first << ")";
   }
-  out << "  false positives " << cv.rules_false_positives << "->" << cv.combined_false_positives << "/" << cv.benign
-      << "  prose " << cv.rules_prose_false_positives << "->" << cv.combined_prose_false_positives << "/" << cv.prose
-      << "\n";
+  out << "  false positives " << cv.rules_false_positives << "->" << cv.combined_false_positives << "/" << cv.benign;
+  if (cv.prose > 0) {
+    out << "  prose " << cv.rules_prose_false_positives << "->" << cv.combined_prose_false_positives << "/" << cv.prose;
+  }
+  out << "\n";
 }
 
 int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err) {
@@ -172,7 +174,7 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
   train->add_option("--out", command.out, "Where to write the model, e.g. dialogs/safety/classifier.json")->required();
   train->add_option("--policy", command.policy, "The policy whose categories and rules to train behind")
       ->check(CLI::ExistingFile);
-  train->add_option("--c", command.c, "Regularisation C to try (default: 16 32 64 128 256 512, chosen by cross-validation)");
+  train->add_option("--c", command.c, "Regularisation C to try (default: 16 32 64 128 256, chosen by cross-validation)");
   train->add_option("--max-false-positives", command.max_false_positives,
                     "Share of benign labelled texts the classifier may add (default 0.015)");
   train->add_option("--max-prose-false-positives", command.max_prose_false_positives,

@@ -75,7 +75,8 @@ class Problem {
     int positive = trained->label[0] == 1 ? 0 : 1;
     std::vector<double> weights(static_cast<std::size_t>(problem_.n - 1));
     for (int f = 0; f + 1 < problem_.n; ++f) weights[static_cast<std::size_t>(f)] = get_decfun_coef(trained, f + 1, positive);
-    double bias = get_decfun_coef(trained, problem_.n, positive) * problem_.bias;
+    // The bias is not a feature to get_decfun_coef (it answers 0 past nr_feature).
+    double bias = get_decfun_bias(trained, positive);
     if (trained->nr_class < 2) {  // one label only: liblinear keeps a single class
       std::fill(weights.begin(), weights.end(), 0.0);
       bias = rows_of_.front()->category == category ? 10.0 : -10.0;
