@@ -183,10 +183,13 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
   train->add_option("--features", command.features, "Kinds of feature: words word_pairs char_ngrams (default: all)");
   train->add_flag("--score-stood-down", command.scores_stood_down,
                   "Also score texts whose rule match the context stood down (negation, idiom, quote, past)");
-  train->footer(R"(Example (the shipped model, from the repository root):
+  train->footer(R"(Prints the cross-validation for each C and what it chose. The same files give the same bytes.
+
+Examples:
   trellis safety train --corpus tests/safety/train.tsv tests/safety/heldout.tsv tests/safety/heldout2.tsv \
       tests/safety/heldout3.tsv tests/safety/heldout4.tsv tests/safety/heldout5.tsv \
-      --prose tests/safety/reflective_prose.txt --out dialogs/safety/classifier.json)");
+      --prose tests/safety/reflective_prose.txt --out dialogs/safety/classifier.json
+                                     the shipped model, from the repository root)");
   auto* score = safety->add_subcommand("score", "Recall and false positives, rules alone and with the classifier");
   score->add_option("--corpus", command.corpus, "Labelled files, one \"label<TAB>text\" a line")->check(CLI::ExistingFile);
   score->add_option("--prose", command.prose, "Plain-text files, one benign text a line")->check(CLI::ExistingFile);
@@ -195,6 +198,12 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
   score->add_option("--classifier", command.classifier, "A classifier to use instead of the one the policy names")
       ->check(CLI::ExistingFile);
   score->add_flag("--texts", command.show_texts, "List the texts missed and the benign texts answered");
+  score->footer(R"(Examples:
+  trellis safety score --corpus tests/safety/heldout5.tsv --prose tests/safety/reflective_prose.txt
+  trellis safety score --corpus kept-out.tsv --classifier /tmp/trained-without-it.json --texts)");
+  safety->footer(R"(Examples:
+  trellis safety train --corpus my-corpus.tsv --out dialogs/safety/classifier.json
+  trellis safety score --corpus my-new-texts.tsv)");
   command.train_app = train;
   command.score_app = score;
   return safety;
