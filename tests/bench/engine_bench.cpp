@@ -13,6 +13,7 @@
 //   BM_SafetyDetectRulesOnly/... the same texts with the rules alone (no classifier)
 //   BM_SafetyClassifierScore/... the classifier's part alone: features and scores of the
 //                            already normalised text
+//   BM_SafetyDetectLongMessage the deployed check on a 17 KB message nothing matches
 //   BM_StepFreeTextWithSafety one step as the server runs it: a typed "7" at BRAVING's
 //                            first scale question, with the shipped safety policy
 // Each step benchmark drives a session from the start to the question once, outside
@@ -228,6 +229,15 @@ BENCHMARK_CAPTURE(BM_SafetyDetectRulesOnly, a_sentence, kSentence);
 BENCHMARK_CAPTURE(BM_SafetyDetectRulesOnly, a_paragraph, kParagraph);
 BENCHMARK_CAPTURE(BM_SafetyClassifierScore, a_sentence, kSentence);
 BENCHMARK_CAPTURE(BM_SafetyClassifierScore, a_paragraph, kParagraph);
+
+// A 17 KB message (the paragraph 45 times) with nothing for the rules: the classifier's worst
+// ordinary case, since it reads every word.
+void BM_SafetyDetectLongMessage(benchmark::State& bench) {
+  std::string text;
+  while (text.size() < 17000) text += std::string(kParagraph) + "\n";
+  time_detect(bench, shipped_policy(), text.c_str());
+}
+BENCHMARK(BM_SafetyDetectLongMessage);
 
 void BM_StepFreeTextWithSafety(benchmark::State& bench) {
   const SafetyPolicy* policy = shipped_policy();
