@@ -39,7 +39,7 @@ die() { printf 'setup.sh: %s\n' "$*" >&2; exit 1; }
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   nlohmann-json3-dev libre2-dev libexpected-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev liblinear-dev
   clang libclang-rt-14-dev
   libsqlite3-dev libssl-dev libboost1.74-dev libboost-system1.74-dev
 )

@@ -219,13 +219,26 @@ bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
   return regex && RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex);
 }
 
+// The classifier's turn: no rule matched (or every match was stood down, `stood_down`).
+// The best category over its threshold wins; ties go to the policy's priority order.
+std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::string& text, bool stood_down) {
+  if (!policy.classifier || (stood_down && !policy.classifier->scores_stood_down)) return std::nullopt;
+  std::optional<SafetyScore> best;
+  for (auto& score : score_normalised(*policy.classifier, text)) {
+    if (score.probability < score.threshold) continue;
+    if (!best || score.probability > best->probability) best = std::move(score);
+  }
+  if (!best) return std::nullopt;
+  return SafetyMatch{best->category, "classifier", SafetyDetector::Classifier, best->probability};
+}
+
 }  // namespace
 
 std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view raw) {
   if (!policy.matcher) return std::nullopt;
   std::string text = normalise_for_safety(raw);
   std::vector<int> hits;
-  if (!policy.matcher->Match(text, &hits)) return std::nullopt;
+  if (!policy.matcher->Match(text, &hits)) return classify(policy, text, /*stood_down=*/false);
   std::sort(hits.begin(), hits.end());
 
   std::vector<Span> idiom_spans;
@@ -269,9 +282,13 @@ std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view r
       }
     }
   }
-  if (!best) return std::nullopt;
+  if (!best) return classify(policy, text, /*stood_down=*/true);
   const auto& category = policy.categories[best->first];
-  return SafetyMatch{category.id, category.patterns[best->second].source};
+  return SafetyMatch{category.id, category.patterns[best->second].source, SafetyDetector::Rules, 0};
+}
+
+std::string_view name_of(SafetyDetector detector) {
+  return detector == SafetyDetector::Rules ? "rules" : "classifier";
 }
 
 const SafetyRegion& SafetyPolicy::region(std::string_view id) const {

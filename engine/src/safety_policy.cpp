@@ -55,7 +55,7 @@ class PolicyReader {
       return;
     }
     check_keys(root, "", {"$schema", "format", "default_region", "choices", "texts", "categories", "context",
-                          "idioms", "regions"});
+                          "idioms", "regions", "classifier"});
     if (const Json* format = field(root, "format", "", "the policy format, 1")) {
       if (!format->is_number_integer() || format->get<long long>() != kSafetyPolicyFormat) {
         report_.error("S003", "/format", "this version reads safety policy format 1",
@@ -66,6 +66,7 @@ class PolicyReader {
     read_categories(root);
     read_context(root);
     read_regions(root);
+    read_classifier(root);
   }
 
  private:
@@ -321,6 +322,23 @@ class PolicyReader {
                     did_you_mean(*default_region, ids));
     }
     if (default_region) policy_.default_region = *default_region;
+  }
+
+  // Only the name: the engine reads no files. engine_io::load_safety_policy compiles it.
+  void read_classifier(const Json& root) {
+    auto name = text(root, "classifier", "", false);
+    if (!name) return;
+    bool plain = name->find('/') == std::string::npos && name->find('\\') == std::string::npos &&
+                 *name != "." && *name != ".." && name->size() > 5 && name->ends_with(".json") &&
+                 *name != "policy.json";
+    if (!plain) {
+      report_.error("S048", "/classifier",
+                    "\"" + *name + "\" is not the name of a .json file beside policy.json",
+                    "write the file name only, such as \"classifier.json\", and keep the file in the same "
+                    "folder as policy.json; remove the key to run the rules alone");
+      return;
+    }
+    policy_.classifier_file = *name;
   }
 
   std::optional<SafetyResource> resource(const Json& json, const std::string& pointer) {

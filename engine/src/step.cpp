@@ -66,6 +66,7 @@ class Turn {
         state.safety_category = match->category;
         result_.outcome = Outcome::Safety;
         result_.matched = "safety:" + match->category;
+        result_.safety_detector = match->detector;
         emit_safety();
         return true;
       }

@@ -8,7 +8,12 @@
 //                            which runs the flow's set and branch nodes
 //   BM_CompileAllFlows       compile_flow() on every flow file in dialogs/
 //   BM_SafetyDetect/...      the safety check alone on a number, a sentence and a
-//                            paragraph, with the shipped dialogs/safety/policy.json
+//                            paragraph, with the shipped dialogs/safety/policy.json as
+//                            deployed: the rules, then (no rule matched) the classifier
+//   BM_SafetyDetectRulesOnly/... the same texts with the rules alone (no classifier)
+//   BM_SafetyClassifierScore/... the classifier's part alone: features and scores of the
+//                            already normalised text
+//   BM_SafetyDetectLongMessage the deployed check on a 17 KB message nothing matches
 //   BM_StepFreeTextWithSafety one step as the server runs it: a typed "7" at BRAVING's
 //                            first scale question, with the shipped safety policy
 // Each step benchmark drives a session from the start to the question once, outside
@@ -168,30 +173,71 @@ BENCHMARK(BM_StepExpressionBranch);
 
 // The safety check every free-text turn gets in `trellis serve` (step with the
 // shipped policy): what it adds to a turn depends on the text, so three kinds.
+// As deployed: the rules and the classifier the policy names.
 const SafetyPolicy* shipped_policy() {
   static const std::shared_ptr<const SafetyPolicy> policy = [] {
-    auto compiled = compile_safety_policy(io::read_file(kDialogs / "safety" / "policy.json"), "policy.json");
-    return compiled ? *compiled : nullptr;
+    auto loaded = io::load_safety_policy(kDialogs / "safety" / "policy.json");
+    return loaded ? *loaded : nullptr;
   }();
   return policy.get();
 }
 
-void BM_SafetyDetect(benchmark::State& bench, const char* text) {
-  const SafetyPolicy* policy = shipped_policy();
-  if (policy == nullptr) return bench.SkipWithError("dialogs/safety/policy.json does not compile");
+const SafetyPolicy* shipped_rules() {
+  static const std::shared_ptr<const SafetyPolicy> rules = []() -> std::shared_ptr<const SafetyPolicy> {
+    if (shipped_policy() == nullptr) return nullptr;
+    auto copy = std::make_shared<SafetyPolicy>(*shipped_policy());
+    copy->classifier = nullptr;
+    return copy;
+  }();
+  return rules.get();
+}
+
+void time_detect(benchmark::State& bench, const SafetyPolicy* policy, const char* text) {
+  if (policy == nullptr) return bench.SkipWithError("dialogs/safety/policy.json does not load");
   for (auto _ : bench) {
     auto match = detect(*policy, text);
     benchmark::DoNotOptimize(match);
   }
   bench.SetItemsProcessed(bench.iterations());
 }
+void BM_SafetyDetect(benchmark::State& bench, const char* text) { time_detect(bench, shipped_policy(), text); }
+void BM_SafetyDetectRulesOnly(benchmark::State& bench, const char* text) {
+  time_detect(bench, shipped_rules(), text);
+}
+void BM_SafetyClassifierScore(benchmark::State& bench, const char* text) {
+  const SafetyPolicy* policy = shipped_policy();
+  if (policy == nullptr || !policy->classifier) return bench.SkipWithError("no classifier");
+  const std::string normalised = normalise_for_safety(text);
+  for (auto _ : bench) {
+    auto scores = score_normalised(*policy->classifier, normalised);
+    benchmark::DoNotOptimize(scores);
+  }
+  bench.SetItemsProcessed(bench.iterations());
+}
+
+constexpr const char* kSentence = "I kept my word to a friend this week, and it felt good.";
+constexpr const char* kParagraph =
+    "When my sister told my parents what I had said in confidence, I felt betrayed and I stopped "
+    "telling her things for a long time. Looking back, I think she was worried about me, and I "
+    "never gave her the chance to explain. This week we talked it through over coffee, and I "
+    "told her what I need from her if I share something private. It felt awkward but honest.";
 BENCHMARK_CAPTURE(BM_SafetyDetect, a_number, "7");
-BENCHMARK_CAPTURE(BM_SafetyDetect, a_sentence, "I kept my word to a friend this week, and it felt good.");
-BENCHMARK_CAPTURE(BM_SafetyDetect, a_paragraph,
-                  "When my sister told my parents what I had said in confidence, I felt betrayed and I stopped "
-                  "telling her things for a long time. Looking back, I think she was worried about me, and I "
-                  "never gave her the chance to explain. This week we talked it through over coffee, and I "
-                  "told her what I need from her if I share something private. It felt awkward but honest.");
+BENCHMARK_CAPTURE(BM_SafetyDetect, a_sentence, kSentence);
+BENCHMARK_CAPTURE(BM_SafetyDetect, a_paragraph, kParagraph);
+BENCHMARK_CAPTURE(BM_SafetyDetectRulesOnly, a_number, "7");
+BENCHMARK_CAPTURE(BM_SafetyDetectRulesOnly, a_sentence, kSentence);
+BENCHMARK_CAPTURE(BM_SafetyDetectRulesOnly, a_paragraph, kParagraph);
+BENCHMARK_CAPTURE(BM_SafetyClassifierScore, a_sentence, kSentence);
+BENCHMARK_CAPTURE(BM_SafetyClassifierScore, a_paragraph, kParagraph);
+
+// A 17 KB message (the paragraph 45 times) with nothing for the rules: the classifier's worst
+// ordinary case, since it reads every word.
+void BM_SafetyDetectLongMessage(benchmark::State& bench) {
+  std::string text;
+  while (text.size() < 17000) text += std::string(kParagraph) + "\n";
+  time_detect(bench, shipped_policy(), text.c_str());
+}
+BENCHMARK(BM_SafetyDetectLongMessage);
 
 void BM_StepFreeTextWithSafety(benchmark::State& bench) {
   const SafetyPolicy* policy = shipped_policy();

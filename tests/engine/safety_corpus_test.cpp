@@ -1,4 +1,5 @@
-// The labelled corpus in tests/safety/ (docs/safety.md, "How well it works").
+// The labelled corpus in tests/safety/ (docs/safety.md, "How well it works"), scored with the
+// shipped policy as deployed (rules, then the classifier) and with its rules alone.
 #include "trellis/engine/safety.hpp"
 
 #include <fstream>
@@ -7,17 +8,28 @@
 
 #include <gtest/gtest.h>
 
+#include "trellis/engine_io/flow_directory.hpp"
+
 namespace trellis::engine {
 namespace {
 
 const std::string kDir = std::string(TRELLIS_SOURCE_DIR) + "/tests/safety/";
 
+// As deployed: the rules, then dialogs/safety/classifier.json.
 std::shared_ptr<const SafetyPolicy> shipped_policy() {
-  std::ifstream in(std::string(TRELLIS_SOURCE_DIR) + "/dialogs/safety/policy.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto policy = compile_safety_policy(text.str(), "policy.json");
-  return policy ? *policy : nullptr;
+  auto policy = engine_io::load_safety_policy(std::string(TRELLIS_SOURCE_DIR) + "/dialogs/safety/policy.json");
+  if (!policy) return nullptr;
+  EXPECT_TRUE((*policy)->classifier);
+  return *policy;
+}
+
+// The rules alone: the floor the classifier builds on.
+std::shared_ptr<const SafetyPolicy> shipped_rules() {
+  auto policy = shipped_policy();
+  if (!policy) return nullptr;
+  auto rules = std::make_shared<SafetyPolicy>(*policy);
+  rules->classifier = nullptr;
+  return rules;
 }
 
 struct Scores {
@@ -90,38 +102,54 @@ TEST(SafetyCorpus, SizesAreWhatTheDocsSay) {
 }
 
 // train.tsv and heldout.tsv to heldout4.tsv have all been tuned on by now (docs/safety.md,
-// "How well it works"): they must meet the bar, recall >= 0.95 in every category and at most
-// 3 % false positives. Passing here says nothing about text nobody tuned on; only a set
+// "How well it works"), and the classifier is trained on them: they must meet the bar, recall
+// >= 0.95 in every category and at most 3 % false positives, with the rules alone (the floor)
+// and with the classifier. Passing here says nothing about text nobody tuned on; only a set
 // written before the tuning can say that. heldout4.tsv's one untuned run (0.70 / 0.66 / 0.58 /
 // 0.72 recall, 2.3 % false positives) is recorded in docs/safety.md.
 TEST(SafetyCorpus, TunedSetsMeetTheBar) {
-  auto policy = shipped_policy();
-  ASSERT_TRUE(policy);
-  for (const char* file : {"train.tsv", "heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv"}) {
-    auto scores = score(*policy, file, true);
-    for (const char* category : kCategories) EXPECT_GE(scores.recall_of(category), 0.95) << file << " " << category;
-    EXPECT_LE(scores.false_positive_rate(), 0.03) << file;
+  for (const auto& policy : {shipped_rules(), shipped_policy()}) {
+    ASSERT_TRUE(policy);
+    for (const char* file : {"train.tsv", "heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv"}) {
+      auto scores = score(*policy, file, true);
+      for (const char* category : kCategories) {
+        EXPECT_GE(scores.recall_of(category), 0.95) << file << " " << category;
+      }
+      EXPECT_LE(scores.false_positive_rate(), 0.03) << file;
+    }
   }
 }
 
-// heldout5.tsv was written by someone who had seen neither the rules nor the other corpora,
-// and committed before the second recall pass (which tuned on heldout4.tsv) and never read
-// by it. Run once, untuned, after that pass: docs/safety.md records the first run. The issue's
-// bar (0.95 per category, <= 3 % false positives) is not met on it; the floors below sit
-// just under that first run, so that a change that loses recall on unseen text fails here.
-// Tuning on this file ends its use as a measure: write heldout6.tsv first.
-TEST(SafetyCorpus, HeldOut5NeverTunedOn) {
-  auto policy = shipped_policy();
-  ASSERT_TRUE(policy);
-  auto scores = score(*policy, "heldout5.tsv", true);
+// heldout5.tsv was written by someone who had seen neither the rules nor the other corpora.
+// No rule was ever tuned on it, so the rules alone keep the floors just under their first
+// run (2026-11-24: 27, 30, 30 and 27 of 50 found; 11 of 220 benign lines answered), and a
+// rule change that loses recall on unseen text fails here.
+//
+// The shipped classifier IS trained on it, so with the classifier this is a tuned-set check,
+// not a measure: 41, 49, 50 and 50 of 50, 11 of 220 (the thresholds keep benign lines out, so
+// even on its own training data the classifier does not find every veiled suicidal line, and
+// it never removes the rules' false positives). The honest number for the classifier is the
+// leave-heldout5-out run (SafetyTraining.LeaveHeldOut5Out); heldout6.tsv is the next one.
+TEST(SafetyCorpus, HeldOut5) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  auto scores = score(*rules, "heldout5.tsv", true);
   ASSERT_EQ(scores.benign, 220);
   for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
-  // First run, 2026-11-24: 27, 30, 30 and 27 of 50 found; 11 of 220 benign lines answered.
   EXPECT_GE(scores.recall_of("suicidal_thoughts"), 0.52);
   EXPECT_GE(scores.recall_of("self_harm"), 0.58);
   EXPECT_GE(scores.recall_of("harm_to_others"), 0.58);
   EXPECT_GE(scores.recall_of("abuse_or_danger"), 0.52);
   EXPECT_LE(scores.false_positive_rate(), 0.055);
+
+  auto policy = shipped_policy();
+  ASSERT_TRUE(policy);
+  auto tuned = score(*policy, "heldout5.tsv", true);
+  EXPECT_GE(tuned.recall_of("suicidal_thoughts"), 0.80);
+  EXPECT_GE(tuned.recall_of("self_harm"), 0.95);
+  EXPECT_GE(tuned.recall_of("harm_to_others"), 0.95);
+  EXPECT_GE(tuned.recall_of("abuse_or_danger"), 0.95);
+  EXPECT_LE(tuned.false_positive_rate(), 0.055);
 }
 
 // heldout6.tsv: a sixth writer who had seen neither the rules nor the other corpora,
@@ -142,11 +170,12 @@ TEST(SafetyCorpus, HeldOut6NeverTunedOn) {
 }
 
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
-  auto policy = shipped_policy();
-  ASSERT_TRUE(policy);
-  auto scores = score(*policy, "reflective_prose.txt", false);
-  EXPECT_GE(scores.benign, 300);
-  EXPECT_LE(scores.false_positive_rate(), 0.01);
+  for (const auto& policy : {shipped_rules(), shipped_policy()}) {
+    ASSERT_TRUE(policy);
+    auto scores = score(*policy, "reflective_prose.txt", false);
+    EXPECT_GE(scores.benign, 300);
+    EXPECT_LE(scores.false_positive_rate(), 0.01);
+  }
 }
 
 }  // namespace

@@ -264,6 +264,7 @@ TEST_F(SafetyStep, CrisisOnAYesNoQuestionInterruptsBeforeTheFlow) {
   auto result = go(TextEvent{"kms"});
   EXPECT_EQ(result.outcome, Outcome::Safety);
   EXPECT_EQ(result.matched, "safety:suicidal_thoughts");
+  EXPECT_EQ(result.safety_detector, SafetyDetector::Rules);
   const auto* safety = safety_in(result);
   ASSERT_NE(safety, nullptr);
   EXPECT_EQ(safety->category, "suicidal_thoughts");
@@ -275,6 +276,24 @@ TEST_F(SafetyStep, CrisisOnAYesNoQuestionInterruptsBeforeTheFlow) {
   EXPECT_EQ(safety->node, "ready");
   EXPECT_EQ(state_.safety_category, "suicidal_thoughts");
   EXPECT_EQ(state_.at, "ready");
+}
+
+TEST_F(SafetyStep, AClassifierDetectionIsMarkedAsSuch) {
+  auto rules = compile_or_die(small_policy());
+  ASSERT_TRUE(rules);
+  auto classifier = compile_safety_classifier(R"({"format": 1, "features": ["word_pairs"], "categories": [
+      {"id": "suicidal_thoughts", "bias": -4, "threshold": 0.9, "weights": {"b:last train": 20}}]})",
+                                              "classifier.json", {"suicidal_thoughts", "self_harm"});
+  ASSERT_TRUE(classifier);
+  auto with = std::make_shared<SafetyPolicy>(*rules);
+  with->classifier = *classifier;
+  policy_ = with;
+  auto result = go(TextEvent{"the last train"});
+  EXPECT_EQ(result.outcome, Outcome::Safety);
+  EXPECT_EQ(result.matched, "safety:suicidal_thoughts");  // the same outcome and output as a rule's
+  EXPECT_EQ(result.safety_detector, SafetyDetector::Classifier);
+  ASSERT_NE(safety_in(result), nullptr);
+  EXPECT_FALSE(go(ChoiceEvent{std::string(kSafetyContinueChoice)}).safety_detector);
 }
 
 TEST_F(SafetyStep, TypedTextOnAScaleQuestionIsCheckedToo) {

@@ -486,7 +486,9 @@ std::vector<std::string> long_letter_paragraphs() {
 void write_long_letter_flow(const fs::path& dialogs, const std::string& text) {
   fs::create_directories(dialogs / "long-letter");
   fs::create_directories(dialogs / "safety");
-  fs::copy_file(fs::path(TRELLIS_SOURCE_DIR) / "dialogs" / "safety" / "policy.json", dialogs / "safety" / "policy.json");
+  for (const char* file : {"policy.json", "classifier.json"}) {  // the policy names its classifier
+    fs::copy_file(fs::path(TRELLIS_SOURCE_DIR) / "dialogs" / "safety" / file, dialogs / "safety" / file);
+  }
   json flow{{"trellis", 1},
             {"id", "long-letter"},
             {"version", 1},

@@ -9,6 +9,7 @@
 #include "connect_command.hpp"
 #include "graph_command.hpp"
 #include "lint_command.hpp"
+#include "safety_command.hpp"
 #include "serve_command.hpp"
 #include "telegram_command.hpp"
 #include "test_command.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   TestCommand test;
   ServeCommand serve;
   ConnectCommand connect;
+  SafetyCommand safety;
   trellis::telegram::TelegramCommand telegram;
   auto* chat_app = add_chat_command(app, chat);
   auto* lint_app = add_lint_command(app, lint);
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
   auto* test_app = add_test_command(app, test);
   auto* serve_app = add_serve_command(app, serve);
   auto* connect_app = add_connect_command(app, connect);
+  auto* safety_app = add_safety_command(app, safety);
   auto* telegram_app = trellis::telegram::add_telegram_command(app, telegram);
   app.footer(R"(Examples:
   trellis chat                 talk to the braving flow in ./dialogs
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
   trellis serve                serve the flows at http://127.0.0.1:8080/
   trellis connect ws://127.0.0.1:8080/ws   talk to a running server
   trellis telegram             connect a Telegram bot to a running server
+  trellis safety score --corpus tests/safety/heldout5.tsv   how well the safety layer does on a corpus
 
 Flow ids are looked up in ./dialogs, or in $TRELLIS_DIALOGS when it is set.
 Run 'trellis <command> --help' for a command's options and more examples.)");
@@ -55,6 +59,7 @@ Run 'trellis <command> --help' for a command's options and more examples.)");
     if (test_app->parsed()) return run_test(test, std::cout);
     if (serve_app->parsed()) return run_serve_command(serve);
     if (connect_app->parsed()) return run_connect_command(connect);
+    if (safety_app->parsed()) return run_safety_command(safety, std::cout, std::cerr);
     if (telegram_app->parsed()) return trellis::telegram::run_telegram_command(telegram);
   } catch (const std::exception& error) {
     std::cerr << "trellis: " << error.what() << "\n";

@@ -187,7 +187,33 @@ tl::expected<std::shared_ptr<const engine::SafetyPolicy>, std::vector<engine::Di
         file_error(file, "S100", std::string("cannot read the safety policy: ") + error.what(),
                    "check the path and the file's permissions")});
   }
-  return engine::compile_safety_policy(text, file.string(), warnings);
+  auto policy = engine::compile_safety_policy(text, file.string(), warnings);
+  if (!policy || (*policy)->classifier_file.empty()) return policy;
+
+  // The classifier the policy names, beside it; its problems are the policy's problems.
+  auto classifier_path = file.parent_path() / (*policy)->classifier_file;
+  std::string classifier_text;
+  try {
+    classifier_text = read_file(classifier_path);
+  } catch (const std::exception& error) {
+    auto diagnostic = file_error(file, "S101",
+                                 "cannot read the classifier \"" + (*policy)->classifier_file + "\" (" +
+                                     classifier_path.string() + "): " + error.what(),
+                                 "train one with `trellis safety train --out " + classifier_path.string() +
+                                     "`, or remove \"classifier\" to run the rules alone");
+    diagnostic.pointer = "/classifier";
+    auto position = engine::SourceMap::scan(text).find("/classifier");
+    diagnostic.line = position.line;
+    diagnostic.column = position.column;
+    return tl::make_unexpected(std::vector<engine::Diagnostic>{std::move(diagnostic)});
+  }
+  std::vector<std::string> categories;
+  for (const auto& category : (*policy)->categories) categories.push_back(category.id);
+  auto classifier = engine::compile_safety_classifier(classifier_text, classifier_path.string(), categories, warnings);
+  if (!classifier) return tl::make_unexpected(std::move(classifier.error()));
+  auto with_classifier = std::make_shared<engine::SafetyPolicy>(**policy);
+  with_classifier->classifier = std::move(*classifier);
+  return std::shared_ptr<const engine::SafetyPolicy>(std::move(with_classifier));
 }
 
 }  // namespace trellis::engine_io

@@ -14,6 +14,7 @@
 #include <tl/expected.hpp>
 
 #include "trellis/engine/diagnostic.hpp"
+#include "trellis/engine/safety_classifier.hpp"
 
 namespace trellis::engine {
 
@@ -79,6 +80,13 @@ struct SafetyPolicy {
   std::vector<std::size_t> category_of_pattern;
   std::vector<std::size_t> index_in_category;
 
+  // The trained classifier that scores what no rule matched (safety_classifier.hpp).
+  // `classifier_file` is the policy's "classifier" key: a file name beside policy.json,
+  // empty when the deployment runs rules only. compile_safety_policy only records the
+  // name; engine_io::load_safety_policy reads and compiles the file and sets `classifier`.
+  std::string classifier_file;
+  std::shared_ptr<const SafetyClassifier> classifier;
+
   const SafetyRegion& region(std::string_view id) const;  // unknown or empty id: default_region
   const SafetyCategory* category(std::string_view id) const;
 };
@@ -95,9 +103,15 @@ tl::expected<std::shared_ptr<const SafetyPolicy>, std::vector<Diagnostic>> compi
 // sentence ends (". "), commas (", ") and quotes, which the context rules read.
 std::string normalise_for_safety(std::string_view text);
 
+enum class SafetyDetector { Rules, Classifier };
+std::string_view name_of(SafetyDetector detector);  // "rules", "classifier"
+
 struct SafetyMatch {
   std::string category;
-  std::string pattern;  // the source of the pattern that matched, for tracing (never the text)
+  std::string pattern;  // the source of the pattern that matched, for tracing (never the text);
+                        // "classifier" when the classifier found it
+  SafetyDetector detector = SafetyDetector::Rules;
+  double probability = 0;  // the classifier's, when it found it
 };
 
 // Matches every category at once on the normalised text. A match is stood down
@@ -106,6 +120,12 @@ struct SafetyMatch {
 // ("killed myself laughing"), or a past event clearly resolved in the same sentence
 // ("years ago ..., I've been well since") with no sign it is happening again. Any
 // other match, anywhere in the text, responds: when unsure, respond.
+//
+// When no rule matched and the policy has a classifier, the classifier scores the same
+// normalised text, and the category with the highest probability at or above its
+// threshold is a match (detector Classifier). A text whose rule match was stood down is
+// scored only when the model says so (SafetyClassifier::scores_stood_down). The rules are
+// the floor: the classifier only adds detections, it never removes or changes one.
 std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view text);
 
 }  // namespace trellis::engine

@@ -1,6 +1,7 @@
 #pragma once
 // Advances one session by one event. Pure and deterministic: the same flow, state
 // and event always give the same result. No clocks, I/O, threads or globals.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct StepResult {
   std::vector<Output> outputs;  // what to show the person, in order
   Outcome outcome = Outcome::Ignored;
   std::string matched;          // which rule matched, e.g. "choice:yes" or "intent:unsure"
+  // When this step detected crisis language ("safety:<category>"): which detector found it,
+  // SafetyDetector::Rules or ::Classifier, so that events and alerts can tell. Unset otherwise.
+  std::optional<SafetyDetector> safety_detector;
 };
 
 // Without safety: for tests of flows alone. Every production caller uses the overload below.

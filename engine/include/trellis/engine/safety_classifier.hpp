@@ -1,0 +1,80 @@
+#pragma once
+// The trained half of the safety layer: a linear model (one-vs-rest logistic regression,
+// trained by `trellis safety train`) that scores a text when no rule matched it. The
+// model is data, dialogs/safety/classifier.json (format in docs/safety.md), named by
+// the policy's "classifier" key and compiled and linted with it. Scoring is a dot
+// product over named features of the same normalised text the rules see: no I/O, no
+// globals, the same text always gives the same scores.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "trellis/engine/diagnostic.hpp"
+
+namespace trellis::engine {
+
+inline constexpr int kSafetyClassifierFormat = 1;
+inline constexpr std::size_t kMaxSafetyClassifierBytes = 8 << 20;
+
+// The kinds of feature a model can use; a model lists the ones it was trained with.
+//   "words"       every word of the normalised text:             "w:die"
+//   "word_pairs"  two adjacent words in one clause:              "b:want die" ("want to die": "b:want to", "b:to die")
+//   "char_ngrams" 3 to 5 letters inside a word, '<' '>' its ends: "c:<sui", "c:cidal", "c:al>"
+enum class SafetyFeatureKind { Words, WordPairs, CharNgrams };
+std::optional<SafetyFeatureKind> safety_feature_kind(std::string_view name);
+std::string_view name_of(SafetyFeatureKind kind);
+
+// The features of an already normalised text (normalise_for_safety), sorted and without
+// repeats: each counts once, whatever its frequency.
+std::vector<std::string> safety_features(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds);
+
+struct SafetyClassifierCategory {
+  std::string id;             // a category of the policy
+  double bias = 0;
+  double threshold = 0.5;     // a probability at or above this is a detection
+  std::vector<float> weights; // by feature index (SafetyClassifier::feature_index); 0 where pruned
+};
+
+// Looks features up by string_view, so scoring builds no strings.
+struct SafetyFeatureHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view feature) const { return std::hash<std::string_view>{}(feature); }
+};
+
+// Compiled once; immutable; shared by every session through the policy.
+struct SafetyClassifier {
+  std::string file;
+  std::vector<SafetyFeatureKind> feature_kinds;
+  // feature -> index into each category's weights
+  std::unordered_map<std::string, std::size_t, SafetyFeatureHash, std::equal_to<>> feature_index;
+  std::vector<SafetyClassifierCategory> categories;            // in the policy's order
+  // Whether a text whose rule match was stood down (negation, idiom, quotation, resolved
+  // past) is scored too. false: the rules' context judgement is final.
+  bool scores_stood_down = false;
+};
+
+struct SafetyScore {
+  std::string category;
+  double probability = 0;  // sigmoid(w . x + bias), x the features scaled to unit length
+  double threshold = 0;
+};
+
+// One score per category of the model, in its order; `normalised` as normalise_for_safety.
+std::vector<SafetyScore> score_normalised(const SafetyClassifier& classifier, std::string_view normalised);
+
+// Compiles classifier.json; every error at once, counselor-grade (codes S040-S049,
+// docs/safety.md). `policy_categories` are the policy's category ids, in order: the
+// model's categories must be among them (S046); one the model lacks is a warning (S047),
+// since rules still cover it.
+tl::expected<std::shared_ptr<const SafetyClassifier>, std::vector<Diagnostic>> compile_safety_classifier(
+    std::string_view text, std::string_view file, const std::vector<std::string>& policy_categories,
+    std::vector<Diagnostic>* warnings = nullptr);
+
+}  // namespace trellis::engine

@@ -1,0 +1,491 @@
+#include "trellis/safety_training/safety_training.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <linear.h>
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+namespace trellis::safety_training {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+using engine::SafetyClassifier;
+using engine::SafetyPolicy;
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": cannot read the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return std::move(text).str();
+}
+
+// One text as the trainer sees it.
+struct Example {
+  int category = -1;   // index into the policy's categories; -1 benign
+  bool is_prose = false;
+  int fold = 0;
+  int rule_category = -1;       // what the rules alone detect; -1 nothing
+  bool rule_stood_down = false;  // a pattern matched but every match was stood down
+  std::vector<int> features;     // indices into the vocabulary, ascending
+};
+
+// liblinear's view of the examples: each row is its features (value 1/sqrt(n)), then the
+// bias feature, then the end marker.
+class Problem {
+ public:
+  Problem(const std::vector<const Example*>& rows, int feature_count) : labels_(rows.size()) {
+    nodes_.reserve(rows.size() * 64);
+    std::vector<std::size_t> starts;
+    for (const Example* row : rows) {
+      starts.push_back(nodes_.size());
+      double value = row->features.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(row->features.size()));
+      for (int feature : row->features) nodes_.push_back({feature + 1, value});
+      nodes_.push_back({feature_count + 1, 1.0});  // the bias
+      nodes_.push_back({-1, 0.0});
+    }
+    for (std::size_t start : starts) rows_.push_back(&nodes_[start]);
+    problem_.l = static_cast<int>(rows.size());
+    problem_.n = feature_count + 1;
+    problem_.x = rows_.data();
+    problem_.y = labels_.data();
+    problem_.bias = 1.0;
+    rows_of_ = rows;
+  }
+
+  // Weights (by feature) and bias of "category or not".
+  std::pair<std::vector<double>, double> train_one(int category, double c) {
+    for (std::size_t i = 0; i < rows_of_.size(); ++i) labels_[i] = rows_of_[i]->category == category ? 1.0 : -1.0;
+    parameter param{};
+    param.solver_type = L2R_LR;  // trust-region Newton on the primal: deterministic, no random order
+    param.eps = 0.01;
+    param.C = c;
+    param.p = 0.1;
+    if (const char* error = check_parameter(&problem_, &param)) throw std::runtime_error(error);
+    model* trained = train(&problem_, &param);
+    int positive = trained->label[0] == 1 ? 0 : 1;
+    std::vector<double> weights(static_cast<std::size_t>(problem_.n - 1));
+    for (int f = 0; f + 1 < problem_.n; ++f) weights[static_cast<std::size_t>(f)] = get_decfun_coef(trained, f + 1, positive);
+    // The bias is not a feature to get_decfun_coef (it answers 0 past nr_feature).
+    double bias = get_decfun_bias(trained, positive);
+    if (trained->nr_class < 2) {  // one label only: liblinear keeps a single class
+      std::fill(weights.begin(), weights.end(), 0.0);
+      bias = rows_of_.front()->category == category ? 10.0 : -10.0;
+    }
+    free_and_destroy_model(&trained);
+    return {std::move(weights), bias};
+  }
+
+ private:
+  std::vector<feature_node> nodes_;
+  std::vector<feature_node*> rows_;
+  std::vector<double> labels_;
+  std::vector<const Example*> rows_of_;
+  problem problem_{};
+};
+
+double rounded(double value) { return std::round(value * 10000.0) / 10000.0; }
+
+// Weights as the model file keeps them: rounded, small ones dropped.
+struct Weights {
+  std::vector<std::vector<std::pair<int, double>>> by_category;  // (feature, weight), ascending feature
+  std::vector<double> biases;
+};
+
+Weights train_all(const std::vector<const Example*>& rows, std::size_t categories, int feature_count, double c,
+                  double prune_below) {
+  Problem problem(rows, feature_count);
+  Weights out;
+  for (std::size_t k = 0; k < categories; ++k) {
+    auto [weights, bias] = problem.train_one(static_cast<int>(k), c);
+    std::vector<std::pair<int, double>> kept;
+    for (std::size_t f = 0; f < weights.size(); ++f) {
+      double w = rounded(weights[f]);
+      if (std::abs(w) >= prune_below && w != 0.0) kept.emplace_back(static_cast<int>(f), w);
+    }
+    out.by_category.push_back(std::move(kept));
+    out.biases.push_back(rounded(bias));
+  }
+  return out;
+}
+
+// The probabilities the engine would give (score_normalised): the same float weights and
+// unit-length scaling, computed on the feature indices directly.
+std::vector<double> probabilities(const Weights& weights, const Example& example,
+                                  const std::vector<std::vector<float>>& dense) {
+  std::vector<double> out;
+  double scale = example.features.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(example.features.size()));
+  for (std::size_t k = 0; k < weights.biases.size(); ++k) {
+    double sum = 0;
+    for (int f : example.features) sum += dense[k][static_cast<std::size_t>(f)];
+    out.push_back(1.0 / (1.0 + std::exp(-(sum * scale + weights.biases[k]))));
+  }
+  return out;
+}
+
+std::vector<std::vector<float>> densify(const Weights& weights, int feature_count) {
+  std::vector<std::vector<float>> dense;
+  for (const auto& kept : weights.by_category) {
+    dense.emplace_back(static_cast<std::size_t>(feature_count), 0.0f);
+    for (auto [f, w] : kept) dense.back()[static_cast<std::size_t>(f)] = static_cast<float>(w);
+  }
+  return dense;
+}
+
+// The classifier's verdict under `thresholds`, as engine::detect takes it: the highest
+// probability at or above its threshold; -1 for none.
+int verdict(const std::vector<double>& p, const std::vector<double>& thresholds) {
+  int best = -1;
+  for (std::size_t k = 0; k < p.size(); ++k) {
+    if (p[k] >= thresholds[k] && (best < 0 || p[k] > p[static_cast<std::size_t>(best)])) best = static_cast<int>(k);
+  }
+  return best;
+}
+
+bool classifier_sees(const Example& example, bool scores_stood_down) {
+  return example.rule_category < 0 && (!example.rule_stood_down || scores_stood_down);
+}
+
+// Thresholds that let the classifier add at most the allowed false positives: each
+// category's threshold lies between its m-th and (m+1)-th highest benign score, for the
+// largest m that keeps both budgets (labelled benign texts and prose, all categories together).
+std::vector<double> choose_thresholds(const std::vector<Example>& examples, const std::vector<std::vector<double>>& oof,
+                                      std::size_t categories, const TrainingOptions& options) {
+  int benign = 0, prose = 0;
+  std::vector<std::size_t> seen;  // benign texts the classifier would score
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    if (examples[i].category >= 0) continue;
+    (examples[i].is_prose ? prose : benign)++;
+    if (classifier_sees(examples[i], options.scores_stood_down)) seen.push_back(i);
+  }
+  std::vector<std::vector<double>> sorted(categories);
+  for (std::size_t k = 0; k < categories; ++k) {
+    for (std::size_t i : seen) {
+      if (!examples[i].is_prose) sorted[k].push_back(oof[i][k]);
+    }
+    std::sort(sorted[k].rbegin(), sorted[k].rend());
+  }
+  auto thresholds_for = [&](std::size_t m) {
+    std::vector<double> t(categories);
+    for (std::size_t k = 0; k < categories; ++k) {
+      double above = m == 0 ? 1.0 : (m - 1 < sorted[k].size() ? sorted[k][m - 1] : 0.0);
+      double below = m < sorted[k].size() ? sorted[k][m] : 0.0;
+      // Not rounded: at large C the probabilities of hard negatives crowd just under 1.
+      t[k] = std::clamp((above + below) / 2, 1e-9, 1.0);
+    }
+    return t;
+  };
+  auto fits = [&](const std::vector<double>& t) {
+    int false_positives = 0, prose_false_positives = 0;
+    for (std::size_t i : seen) {
+      if (verdict(oof[i], t) >= 0) (examples[i].is_prose ? prose_false_positives : false_positives)++;
+    }
+    return false_positives <= options.max_false_positives * benign &&
+           prose_false_positives <= options.max_prose_false_positives * prose;
+  };
+  std::size_t m = 0;
+  while (m + 1 <= seen.size() && fits(thresholds_for(m + 1))) ++m;
+  return thresholds_for(m);
+}
+
+CrossValidation measure(const std::vector<Example>& examples, const std::vector<std::vector<double>>& oof,
+                        const std::vector<double>& thresholds, const SafetyPolicy& policy, double c,
+                        bool scores_stood_down) {
+  CrossValidation cv;
+  cv.c = c;
+  for (std::size_t k = 0; k < policy.categories.size(); ++k) {
+    cv.thresholds[policy.categories[k].id] = thresholds[k];
+    cv.rules_recall[policy.categories[k].id] = {0, 0};
+    cv.combined_recall[policy.categories[k].id] = {0, 0};
+    cv.classifier_recall[policy.categories[k].id] = {0, 0};
+  }
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    const Example& example = examples[i];
+    int combined = example.rule_category;
+    if (classifier_sees(example, scores_stood_down)) combined = verdict(oof[i], thresholds);
+    if (example.category >= 0) {
+      const auto& id = policy.categories[static_cast<std::size_t>(example.category)].id;
+      ++cv.rules_recall[id].second;
+      ++cv.combined_recall[id].second;
+      if (example.rule_category == example.category) ++cv.rules_recall[id].first;
+      if (combined == example.category) ++cv.combined_recall[id].first;
+      ++cv.classifier_recall[id].second;
+      if (verdict(oof[i], thresholds) == example.category) ++cv.classifier_recall[id].first;
+    } else if (example.is_prose) {
+      ++cv.prose;
+      cv.rules_prose_false_positives += example.rule_category >= 0;
+      cv.combined_prose_false_positives += combined >= 0;
+    } else {
+      ++cv.benign;
+      cv.classifier_false_positives += verdict(oof[i], thresholds) >= 0;
+      cv.rules_false_positives += example.rule_category >= 0;
+      cv.combined_false_positives += combined >= 0;
+    }
+  }
+  return cv;
+}
+
+std::string hex(const unsigned char* bytes, unsigned int size) {
+  static const char* const kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 15];
+  }
+  return out;
+}
+
+void quiet(const char*) {}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return hex(digest, size);
+}
+
+CorpusFile read_corpus(const std::filesystem::path& path, bool is_prose) {
+  std::string bytes = read_bytes(path);
+  CorpusFile file;
+  file.path = path.string();
+  file.sha256 = sha256_hex(bytes);
+  file.is_prose = is_prose;
+  std::istringstream in(bytes);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    if (is_prose) {
+      file.texts.push_back({"benign", line, number});
+      continue;
+    }
+    auto tab = line.find('\t');
+    if (tab == std::string::npos) {
+      throw std::runtime_error(file.path + ":" + std::to_string(number) +
+                               ": no tab; a labelled line is \"label<TAB>text\" (use --prose for plain text)");
+    }
+    file.texts.push_back({line.substr(0, tab), line.substr(tab + 1), number});
+  }
+  return file;
+}
+
+double CrossValidation::mean_classifier_recall() const {
+  double sum = 0;
+  for (const auto& [category, counts] : classifier_recall) sum += counts.second ? double(counts.first) / counts.second : 0;
+  return classifier_recall.empty() ? 0 : sum / static_cast<double>(classifier_recall.size());
+}
+
+std::shared_ptr<const SafetyPolicy> rules_only(const SafetyPolicy& policy) {
+  auto copy = std::make_shared<SafetyPolicy>(policy);
+  copy->classifier = nullptr;
+  return copy;
+}
+
+TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std::vector<CorpusFile>& corpus,
+                                          const TrainingOptions& options) {
+  if (options.c_grid.empty() || options.folds < 2) throw std::runtime_error("need at least one C and two folds");
+  set_print_string_function(&quiet);
+  auto rules = rules_only(policy);
+  const std::size_t categories = policy.categories.size();
+
+  // The vocabulary, in sorted order, so that feature indices do not depend on the input order.
+  std::vector<Example> examples;
+  std::vector<std::vector<std::string>> features_of;
+  std::map<std::string, int> vocabulary;
+  for (const auto& file : corpus) {
+    const int size = static_cast<int>(file.texts.size());
+    for (int j = 0; j < size; ++j) {
+      const auto& text = file.texts[static_cast<std::size_t>(j)];
+      Example example;
+      example.is_prose = file.is_prose;
+      example.fold = j * options.folds / std::max(size, 1);  // contiguous blocks: a family stays together
+      if (text.label != "benign") {
+        const auto* category = policy.category(text.label);
+        if (category == nullptr) {
+          throw std::runtime_error(file.path + ":" + std::to_string(text.line) + ": \"" + text.label +
+                                   "\" is not a category of the policy (nor \"benign\")");
+        }
+        example.category = static_cast<int>(category - policy.categories.data());
+      }
+      if (auto match = engine::detect(*rules, text.text)) {
+        example.rule_category = static_cast<int>(policy.category(match->category) - policy.categories.data());
+      } else {
+        example.rule_stood_down = rules->matcher && rules->matcher->Match(engine::normalise_for_safety(text.text), nullptr);
+      }
+      features_of.push_back(engine::safety_features(engine::normalise_for_safety(text.text), options.feature_kinds));
+      for (const auto& feature : features_of.back()) vocabulary.emplace(feature, 0);
+      examples.push_back(std::move(example));
+    }
+  }
+  std::vector<const std::string*> names;
+  for (auto& [name, index] : vocabulary) {
+    index = static_cast<int>(names.size());
+    names.push_back(&name);
+  }
+  const int feature_count = static_cast<int>(names.size());
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    for (const auto& feature : features_of[i]) examples[i].features.push_back(vocabulary.at(feature));
+    std::sort(examples[i].features.begin(), examples[i].features.end());
+  }
+
+  TrainedClassifier result;
+  std::vector<std::vector<double>> best_thresholds_for_c;
+  for (double c : options.c_grid) {
+    std::vector<std::vector<double>> oof(examples.size());
+    for (int fold = 0; fold < options.folds; ++fold) {
+      std::vector<const Example*> rows;
+      for (const auto& example : examples) {
+        if (example.fold != fold) rows.push_back(&example);
+      }
+      auto weights = train_all(rows, categories, feature_count, c, options.prune_below);
+      auto dense = densify(weights, feature_count);
+      for (std::size_t i = 0; i < examples.size(); ++i) {
+        if (examples[i].fold == fold) oof[i] = probabilities(weights, examples[i], dense);
+      }
+    }
+    auto thresholds = choose_thresholds(examples, oof, categories, options);
+    result.tried.push_back(measure(examples, oof, thresholds, policy, c, options.scores_stood_down));
+    best_thresholds_for_c.push_back(std::move(thresholds));
+  }
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < result.tried.size(); ++i) {
+    if (result.tried[i].mean_classifier_recall() > result.tried[best].mean_classifier_recall() + 1e-12) best = i;
+  }
+  result.chosen = result.tried[best];
+  const double c = options.c_grid[best];
+  const auto& thresholds = best_thresholds_for_c[best];
+
+  std::vector<const Example*> all;
+  for (const auto& example : examples) all.push_back(&example);
+  auto weights = train_all(all, categories, feature_count, c, options.prune_below);
+
+  Json model;
+  model["format"] = engine::kSafetyClassifierFormat;
+  model["features"] = Json::array();
+  for (auto kind : options.feature_kinds) model["features"].push_back(std::string(engine::name_of(kind)));
+  model["scores_stood_down"] = options.scores_stood_down;
+  Json training;
+  training["trained_with"] = "trellis safety train";
+  training["liblinear"] = liblinear_version;
+  training["solver"] = "L2R_LR, one-vs-rest";
+  training["c"] = c;
+  training["folds"] = options.folds;
+  training["pruned_below"] = options.prune_below;
+  training["max_false_positives"] = options.max_false_positives;
+  training["max_prose_false_positives"] = options.max_prose_false_positives;
+  training["corpus"] = Json::array();
+  for (const auto& file : corpus) {
+    training["corpus"].push_back(
+        {{"file", file.path}, {"sha256", file.sha256}, {"texts", file.texts.size()}, {"prose", file.is_prose}});
+  }
+  Json cv;
+  for (const auto& [id, counts] : result.chosen.rules_recall) {
+    cv["recall"][id] = {{"rules", std::to_string(counts.first) + "/" + std::to_string(counts.second)},
+                        {"rules_and_classifier", std::to_string(result.chosen.combined_recall.at(id).first) + "/" +
+                                                     std::to_string(counts.second)},
+                        {"classifier_alone", std::to_string(result.chosen.classifier_recall.at(id).first) + "/" +
+                                                 std::to_string(counts.second)}};
+  }
+  cv["false_positives"] = {
+      {"rules", std::to_string(result.chosen.rules_false_positives) + "/" + std::to_string(result.chosen.benign)},
+      {"rules_and_classifier",
+       std::to_string(result.chosen.combined_false_positives) + "/" + std::to_string(result.chosen.benign)}};
+  cv["prose_false_positives"] = {
+      {"rules", std::to_string(result.chosen.rules_prose_false_positives) + "/" + std::to_string(result.chosen.prose)},
+      {"rules_and_classifier",
+       std::to_string(result.chosen.combined_prose_false_positives) + "/" + std::to_string(result.chosen.prose)}};
+  training["cross_validation"] = cv;
+  model["training"] = training;
+  model["categories"] = Json::array();
+  std::set<int> kept;
+  for (std::size_t k = 0; k < categories; ++k) {
+    Json category;
+    category["id"] = policy.categories[k].id;
+    category["bias"] = weights.biases[k];
+    category["threshold"] = thresholds[k];
+    Json by_name = Json::object();
+    for (auto [f, w] : weights.by_category[k]) {
+      by_name[*names[static_cast<std::size_t>(f)]] = w;
+      kept.insert(f);
+    }
+    category["weights"] = std::move(by_name);
+    model["categories"].push_back(std::move(category));
+  }
+  result.features = kept.size();
+  result.json = model.dump(1) + "\n";
+  return result;
+}
+
+double CorpusScores::recall_of(const std::string& category) const {
+  auto found = recall.find(category);
+  if (found == recall.end() || found->second.second == 0) return 0;
+  return static_cast<double>(found->second.first) / found->second.second;
+}
+
+double CorpusScores::false_positive_rate() const {
+  return benign == 0 ? 0 : static_cast<double>(false_positives) / benign;
+}
+
+CorpusScores score_corpus(const SafetyPolicy& policy, const CorpusFile& file) {
+  CorpusScores scores;
+  for (const auto& category : policy.categories) scores.recall[category.id] = {0, 0};
+  for (const auto& text : file.texts) {
+    auto match = engine::detect(policy, text.text);
+    if (text.label == "benign") {
+      ++scores.benign;
+      if (match) {
+        ++scores.false_positives;
+        scores.false_positive_texts.push_back(text.text + "  [" + match->category + ", " +
+                                              std::string(engine::name_of(match->detector)) + "]");
+      }
+    } else {
+      auto& [hit, total] = scores.recall[text.label];
+      ++total;
+      if (match && match->category == text.label) ++hit;
+      else scores.misses.push_back("[" + text.label + "] " + text.text);
+    }
+  }
+  return scores;
+}
+
+std::vector<std::string> stale_corpus_files(std::string_view classifier_json, const std::filesystem::path& root) {
+  std::vector<std::string> problems;
+  Json model = Json::parse(classifier_json, nullptr, /*allow_exceptions=*/false);
+  if (model.is_discarded() || !model.contains("training") || !model["training"].contains("corpus") ||
+      !model["training"]["corpus"].is_array()) {
+    return {"the classifier records no training corpus"};
+  }
+  for (const auto& entry : model["training"]["corpus"]) {
+    if (!entry.is_object() || !entry.contains("file") || !entry["file"].is_string() || !entry.contains("sha256")) {
+      problems.push_back("a corpus entry without \"file\" and \"sha256\"");
+      continue;
+    }
+    auto file = entry["file"].get<std::string>();
+    std::string bytes;
+    try {
+      bytes = read_bytes(root / file);
+    } catch (const std::exception&) {
+      problems.push_back(file + ": cannot be read");
+      continue;
+    }
+    if (sha256_hex(bytes) != entry["sha256"]) problems.push_back(file + ": changed since the classifier was trained");
+  }
+  return problems;
+}
+
+}  // namespace trellis::safety_training

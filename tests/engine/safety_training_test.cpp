@@ -1,0 +1,152 @@
+#include "trellis/safety_training/safety_training.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <gtest/gtest.h>
+
+#include "trellis/engine_io/flow_directory.hpp"
+
+namespace trellis::safety_training {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kRoot = TRELLIS_SOURCE_DIR;
+
+// The command that writes the shipped model; the test that it is current prints it.
+const char* const kRetrainCommand =
+    "trellis safety train --corpus tests/safety/train.tsv tests/safety/heldout.tsv tests/safety/heldout2.tsv "
+    "tests/safety/heldout3.tsv tests/safety/heldout4.tsv tests/safety/heldout5.tsv "
+    "--prose tests/safety/reflective_prose.txt --out dialogs/safety/classifier.json";
+
+std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {
+  auto policy = engine::compile_safety_policy(engine_io::read_file(kRoot / "dialogs/safety/policy.json"),
+                                              "policy.json");
+  EXPECT_TRUE(policy);
+  return policy ? rules_only(**policy) : nullptr;
+}
+
+fs::path scratch_file(const std::string& name, const std::string& text) {
+  auto path = fs::temp_directory_path() / ("trellis-training-test-" + name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(SafetyTraining, Sha256) {
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(SafetyTraining, ReadsLabelledLinesAndProse) {
+  auto labelled = read_corpus(scratch_file("labelled.tsv", "# a comment\nself_harm\tI cut again\n\nbenign\tfine\n"),
+                              false);
+  ASSERT_EQ(labelled.texts.size(), 2u);
+  EXPECT_EQ(labelled.texts[0].label, "self_harm");
+  EXPECT_EQ(labelled.texts[0].text, "I cut again");
+  EXPECT_EQ(labelled.texts[0].line, 2);
+  EXPECT_EQ(labelled.sha256, sha256_hex("# a comment\nself_harm\tI cut again\n\nbenign\tfine\n"));
+  auto prose = read_corpus(scratch_file("prose.txt", "# comment\nOne line.\nAnother.\n"), true);
+  ASSERT_EQ(prose.texts.size(), 2u);
+  EXPECT_EQ(prose.texts[1].label, "benign");
+  EXPECT_TRUE(prose.is_prose);
+}
+
+TEST(SafetyTraining, ALineWithoutATabSaysWhere) {
+  auto path = scratch_file("bad.tsv", "benign\tfine\nself_harm I cut again\n");
+  try {
+    read_corpus(path, false);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& error) {
+    EXPECT_EQ(std::string(error.what()).rfind(path.string() + ":2: no tab", 0), 0u) << error.what();
+  }
+}
+
+TEST(SafetyTraining, AnUnknownLabelIsAnError) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  auto corpus = read_corpus(scratch_file("unknown.tsv", "benign\tfine\nsuicidal\tI want to die\n"), false);
+  EXPECT_THROW(train_safety_classifier(*rules, {corpus}, {}), std::runtime_error);
+}
+
+TEST(SafetyTraining, SameInputSameBytes) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  std::vector<CorpusFile> corpus{read_corpus(kRoot / "tests/safety/heldout.tsv", false),
+                                 read_corpus(kRoot / "tests/safety/heldout2.tsv", false)};
+  TrainingOptions options;
+  options.c_grid = {4, 16};
+  auto first = train_safety_classifier(*rules, corpus, options);
+  auto second = train_safety_classifier(*rules, corpus, options);
+  EXPECT_EQ(first.json, second.json);
+  EXPECT_GT(first.features, 100u);
+  // What it writes loads, and scores as training measured it.
+  std::vector<std::string> ids;
+  for (const auto& category : rules->categories) ids.push_back(category.id);
+  auto classifier = engine::compile_safety_classifier(first.json, "classifier.json", ids);
+  ASSERT_TRUE(classifier);
+  EXPECT_EQ((*classifier)->categories.size(), 4u);
+}
+
+// classifier.json records the SHA-256 of every file it was trained on. Editing a corpus
+// file (or the list of files) without retraining fails here.
+TEST(SafetyTraining, TheShippedClassifierIsCurrent) {
+  auto problems = stale_corpus_files(engine_io::read_file(kRoot / "dialogs/safety/classifier.json"), kRoot);
+  std::string list;
+  for (const auto& problem : problems) list += "  " + problem + "\n";
+  EXPECT_TRUE(problems.empty()) << "dialogs/safety/classifier.json is out of date:\n"
+                                << list << "retrain it from the repository root with:\n  " << kRetrainCommand
+                                << "\nand commit the new file (docs/safety.md, \"Retraining\").";
+}
+
+// The honest measure (docs/safety.md): a model trained without heldout5.tsv, on the files
+// and with the procedure that built the shipped one, scored on heldout5.tsv, which no rule
+// was tuned on and which an independent writer wrote. The floors are that measurement
+// (2026-11-25; C 128, which cross-validation over the default grid chooses on these files):
+// 34, 34, 36 and 33 of 50 found (rules alone: 27, 30, 30, 27); 12 of 220 benign lines
+// answered (rules alone 11).
+TEST(SafetyTraining, LeaveHeldOut5Out) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  std::vector<CorpusFile> corpus;
+  for (const char* file : {"train.tsv", "heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv"}) {
+    corpus.push_back(read_corpus(kRoot / "tests/safety" / file, false));
+  }
+  corpus.push_back(read_corpus(kRoot / "tests/safety/reflective_prose.txt", true));
+  TrainingOptions options;
+  options.c_grid = {128};  // what cross-validation over the default grid chooses on these files
+  auto started = std::chrono::steady_clock::now();
+  auto trained = train_safety_classifier(*rules, corpus, options);
+  std::cout << "  trained in "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s\n";
+  std::vector<std::string> ids;
+  for (const auto& category : rules->categories) ids.push_back(category.id);
+  auto classifier = engine::compile_safety_classifier(trained.json, "classifier.json", ids);
+  ASSERT_TRUE(classifier);
+  auto combined = std::make_shared<engine::SafetyPolicy>(*rules);
+  combined->classifier = *classifier;
+
+  auto heldout5 = read_corpus(kRoot / "tests/safety/heldout5.tsv", false);
+  auto alone = score_corpus(*rules, heldout5);
+  auto both = score_corpus(*combined, heldout5);
+  for (const auto& [id, counts] : both.recall) {
+    std::cout << "  heldout5 " << id << ": rules " << alone.recall[id].first << "/" << counts.second
+              << ", rules+classifier " << counts.first << "/" << counts.second << "\n";
+  }
+  std::cout << "  heldout5 false positives: rules " << alone.false_positives << "/" << alone.benign
+            << ", rules+classifier " << both.false_positives << "/" << both.benign << "\n";
+  EXPECT_GE(both.recall_of("suicidal_thoughts"), 0.66);
+  EXPECT_GE(both.recall_of("self_harm"), 0.66);
+  EXPECT_GE(both.recall_of("harm_to_others"), 0.70);
+  EXPECT_GE(both.recall_of("abuse_or_danger"), 0.64);
+  EXPECT_LE(both.false_positive_rate(), 0.055);
+  // The rules are the floor: the classifier only adds detections.
+  for (const auto& [id, counts] : alone.recall) EXPECT_GE(both.recall[id].first, counts.first) << id;
+
+  auto prose = read_corpus(kRoot / "tests/safety/reflective_prose.txt", true);
+  EXPECT_LE(score_corpus(*combined, prose).false_positive_rate(), 0.01);
+}
+
+}  // namespace
+}  // namespace trellis::safety_training

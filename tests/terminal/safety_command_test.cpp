@@ -1,0 +1,123 @@
+// `trellis safety train` and `trellis safety score`, run as a person would.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace trellis::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Run run(const std::string& arguments) {
+  std::string command = std::string(TRELLIS_BINARY) + " " + arguments + " 2>&1 </dev/null";
+  Run result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class SafetyCommand : public testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("trellis_safety_cli_" + std::to_string(::getpid()) + "_" +
+             testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(root_ / name, std::ios::binary) << text;
+    return (root_ / name).string();
+  }
+  static std::string read(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  const std::string policy_ = std::string(TRELLIS_SOURCE_DIR) + "/dialogs/safety/policy.json";
+  fs::path root_;
+};
+
+TEST_F(SafetyCommand, TrainsScoresAndIsDeterministic) {
+  auto corpus = write("corpus.tsv", std::string(R"(# label<TAB>text
+suicidal_thoughts	I don't want to be here any more
+self_harm	I hurt my arms when it gets too much
+benign	I kept my word to a friend
+harm_to_others	I want to hurt my neighbour
+abuse_or_danger	my partner locks me in the house
+benign	the meeting went well
+suicidal_thoughts	nobody would miss me if I was gone
+self_harm	I scratch my skin until it bleeds
+benign	nobody came to the party
+harm_to_others	I'm going to make him pay for this
+abuse_or_danger	he takes my phone and reads everything
+benign	I cut the grass today
+)"));
+  auto out = (root_ / "classifier.json").string();
+  auto train = "safety train --policy " + policy_ + " --corpus " + corpus + " --c 4 --out " + out;
+  auto first = run(train);
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("chosen: C 4"), std::string::npos) << first.output;
+  auto bytes = read(out);
+  EXPECT_NE(bytes.find("\"sha256\""), std::string::npos);
+  ASSERT_EQ(run(train).status, 0);
+  EXPECT_EQ(read(out), bytes);
+
+  auto score = run("safety score --policy " + policy_ + " --corpus " + corpus + " --classifier " + out);
+  ASSERT_EQ(score.status, 0) << score.output;
+  EXPECT_NE(score.output.find("rules+classifier"), std::string::npos) << score.output;
+  EXPECT_NE(score.output.find("false positives"), std::string::npos) << score.output;
+}
+
+TEST_F(SafetyCommand, BadCorpusLinesSayWhere) {
+  auto no_tab = write("no_tab.tsv", "benign\tfine\nself_harm I cut again\n");
+  auto result = run("safety train --policy " + policy_ + " --corpus " + no_tab + " --out " +
+                    (root_ / "out.json").string());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find(no_tab + ":2: no tab"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(root_ / "out.json"));
+
+  auto unknown = write("unknown.tsv", "benign\tfine\nsuicidal\tI want to die\n");
+  result = run("safety train --policy " + policy_ + " --corpus " + unknown + " --out " + (root_ / "out.json").string());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find(unknown + ":2: \"suicidal\" is not a category"), std::string::npos) << result.output;
+}
+
+TEST_F(SafetyCommand, ABrokenClassifierIsReportedWithItsCode) {
+  auto corpus = write("corpus.tsv", "benign\tfine\n");
+  auto model = write("model.json", R"({"format": 2, "features": ["words"], "categories": []})");
+  auto result = run("safety score --policy " + policy_ + " --corpus " + corpus + " --classifier " + model);
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("S042"), std::string::npos) << result.output;
+}
+
+TEST_F(SafetyCommand, HelpHasExamples) {
+  for (const char* command : {"safety", "safety train", "safety score"}) {
+    auto result = run(std::string(command) + " --help");
+    EXPECT_EQ(result.status, 0) << result.output;
+    EXPECT_NE(result.output.find("Examples:\n  trellis safety"), std::string::npos) << result.output;
+  }
+}
+
+}  // namespace
+}  // namespace trellis::cli
