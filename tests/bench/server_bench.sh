@@ -13,7 +13,7 @@
 # threads) over the measured window, divided by the turns measured in it.
 # Memory per idle session is (VmRSS after all sessions connected and said hello
 # - VmRSS before) / sessions. All traffic is on 127.0.0.1; every run is bounded.
-# Takes about 3 minutes with the defaults. Prints a Markdown table at the end and
+# Takes about 6 minutes with the defaults. Prints a Markdown table at the end and
 # leaves every JSON result in $OUT (default: a fresh temporary folder).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -155,7 +155,8 @@ echo_shape() {
 
 # The 100-session comparison is the headline ratio, and two 10-second runs of the
 # same server on this kind of VM differ by up to ~15%: run both servers REPEATS more
-# times, alternating, and report the medians.
+# times, alternating, and report the medians. The p99 at the fixed load moves with
+# the VM's disk (a slow fsync holds up a whole batch), so that run is repeated too.
 REPEATS="${REPEATS:-2}"
 if [[ -z "$ONLY" ]]; then
   echo_shape
@@ -165,6 +166,9 @@ if [[ -z "$ONLY" ]]; then
     stop_server
     start_trellis "$OUT/server-trellis-100-r$i.log"
     load "trellis-100-r$i" "$TRELLIS_PORT" --sessions 100 --duration "$DURATION"
+    stop_server
+    start_trellis "$OUT/server-trellis-rate-10-r$i.log"
+    load "trellis-1000-at-10-r$i" "$TRELLIS_PORT" --sessions 1000 --rate 10 --duration "$DURATION"
     stop_server
   done
 fi
@@ -200,7 +204,7 @@ def get(name):
 print()
 print("| run | sessions | offered | turns/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/turn | server CPU % | generator CPU µs/turn | frames/turn | errors |")
 print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-repeats = sorted(f[:-5] for f in os.listdir(out) if f.endswith(".json") and "-100-r" in f)
+repeats = sorted(f[:-5] for f in os.listdir(out) if f.endswith(".json") and ("-100-r" in f or "-1000-at-10-r" in f))
 rows = (["trellis-1", "trellis-100", "trellis-1000"] + [f"trellis-1000-at-{r}" for r in rates] + repeats +
         ["echo-1", "echo-100", "echo-1000"] + [f"echo-1000-at-{r}" for r in rates])
 for name in rows:
@@ -221,9 +225,12 @@ if t and e:
     print()
     print(f'trellis / echo turns/s at 100 sessions, medians of {tn} and {en} runs: {t:.0f} / {e:.0f} = '
           f'{100 * t / e:.0f}% (target: at least 60%)')
-r = get("trellis-1000-at-10")
-if r:
-    print(f'p99 at 1000 sessions x 10 turns/s: {r["p99_ms"]:.2f} ms (target: under 10 ms)')
+fixed = [d for d in (get(n) for n in ["trellis-1000-at-10"] + sorted(
+    f[:-5] for f in os.listdir(out) if f.endswith(".json") and "-1000-at-10-r" in f)) if d]
+if fixed:
+    p99s = sorted(d["p99_ms"] for d in fixed)
+    print(f'p99 at 1000 sessions x 10 turns/s, median of {len(p99s)} runs: {p99s[len(p99s) // 2]:.2f} ms '
+          f'(runs: {", ".join(f"{p:.2f}" for p in p99s)}; target: under 10 ms)')
 print()
 print("| idle sessions | server | connected | RSS before MiB | RSS after MiB | KiB per session |")
 print("|---:|---|---:|---:|---:|---:|")
