@@ -290,6 +290,10 @@ void ChatConnection::report_new_safety_event(const engine::StepResult& result, c
     // Only a fresh detection is an event; choosing "talk" or "continue" is not.
     if (safety == nullptr || result.matched != "safety:" + safety->category) continue;
     report_safety_event(context_, session_id_, safety->category, flow.info.id, safety->node, text);
+    // Which detector found it tells counselors how much the classifier adds to the rules.
+    if (result.safety_detector) {
+      context_.metrics.safety_events_by_detector.add(std::string(engine::name_of(*result.safety_detector)));
+    }
   }
 }
 

@@ -141,6 +141,9 @@ std::string Metrics::render_prometheus(std::int64_t stored_sessions) const {
   errors_by_code.write(out, "trellis_errors_total", "code");
   write_header(out, "trellis_safety_events_total", "counter", "Safety routes taken, by category.");
   safety_events_by_category.write(out, "trellis_safety_events_total", "category");
+  write_header(out, "trellis_safety_detections_total", "counter",
+               "Safety routes taken, by the detector that found the crisis language.");
+  safety_events_by_detector.write(out, "trellis_safety_detections_total", "detector");
   write_header(out, "trellis_alerts_sent_total", "counter", "Safety alerts the webhook accepted.");
   write_sample(out, "trellis_alerts_sent_total", load(alerts_sent));
   write_header(out, "trellis_alerts_failed_total", "counter",

@@ -48,6 +48,7 @@ struct Metrics {
   LabelledCounter turns_by_flow;                      // label: flow
   LabelledCounter errors_by_code;                     // label: code
   LabelledCounter safety_events_by_category;          // label: category
+  LabelledCounter safety_events_by_detector;          // label: detector ("rules", "classifier")
   std::atomic<std::uint64_t> alerts_sent{0};          // webhook answered 2xx
   std::atomic<std::uint64_t> alerts_failed{0};        // given up: attempts used up, or refused with a 4xx
   std::atomic<std::uint64_t> alerts_dropped{0};       // pushed out of a full queue, or still queued at shutdown

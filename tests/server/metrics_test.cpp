@@ -95,6 +95,7 @@ TEST(Metrics, EveryFamilyHasHelpAndTheRightType) {
       {"trellis_turns_total", "counter"},
       {"trellis_errors_total", "counter"},
       {"trellis_safety_events_total", "counter"},
+      {"trellis_safety_detections_total", "counter"},
       {"trellis_alerts_sent_total", "counter"},
       {"trellis_alerts_failed_total", "counter"},
       {"trellis_alerts_dropped_total", "counter"},
@@ -120,6 +121,7 @@ TEST(Metrics, GaugesAndCountersShowTheirValues) {
   metrics.turns_by_flow.add("grief");
   metrics.errors_by_code.add("rate_limited", 2);
   metrics.safety_events_by_category.add("self_harm");
+  metrics.safety_events_by_detector.add("classifier");
   metrics.alerts_sent = 6;
   metrics.alerts_failed = 2;
   metrics.alerts_dropped = 1;
@@ -137,6 +139,7 @@ TEST(Metrics, GaugesAndCountersShowTheirValues) {
   EXPECT_EQ(exposition.value("trellis_turns_total{flow=\"grief\"}"), "1");
   EXPECT_EQ(exposition.value("trellis_errors_total{code=\"rate_limited\"}"), "2");
   EXPECT_EQ(exposition.value("trellis_safety_events_total{category=\"self_harm\"}"), "1");
+  EXPECT_EQ(exposition.value("trellis_safety_detections_total{detector=\"classifier\"}"), "1");
   EXPECT_EQ(exposition.value("trellis_alerts_sent_total"), "6");
   EXPECT_EQ(exposition.value("trellis_alerts_failed_total"), "2");
   EXPECT_EQ(exposition.value("trellis_alerts_dropped_total"), "1");

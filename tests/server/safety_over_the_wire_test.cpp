@@ -99,6 +99,8 @@ TEST(SafetyOverTheWire, CrisisInterruptsAlertsAndContinueReturnsToTheQuestion) {
   }
   auto metrics = testing::http_get(server.port(), "/metrics");
   EXPECT_NE(metrics.body.find("trellis_safety_events_total{category=\"suicidal_thoughts\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("trellis_safety_detections_total{detector=\"rules\"} 1"), std::string::npos)
+      << metrics.body;
   server.begin_stop();
   EXPECT_EQ(server.wait(), 0);
   created->reset();
