@@ -157,8 +157,10 @@ TEST(SafetyCorpus, HeldOut5) {
 // Run once each, untuned, 2026-11-25; the floors sit just under those first runs:
 //   rules alone:           20, 30, 26 and 31 of 50 found; 6 of 220 benign lines answered;
 //   rules + classifier:    25, 34, 40 and 38 of 50 found; 7 of 220 benign lines answered.
-// The bar (0.95 per category, <= 3 % false positives) is not met on it. Training the
-// classifier on this file ends its use as a measure: write heldout7.tsv first.
+// The bar (0.95 per category, <= 3 % false positives) is not met on it. Since then
+// the classifier has been retrained with heldout6.tsv among its files, so with the classifier
+// this is a tuned-set check (its floors can only be passed more easily); with the rules alone
+// it still measures text the rules were never tuned on.
 TEST(SafetyCorpus, HeldOut6NeverTunedOn) {
   struct Floors {
     std::shared_ptr<const SafetyPolicy> policy;
@@ -168,6 +170,32 @@ TEST(SafetyCorpus, HeldOut6NeverTunedOn) {
                              Floors{shipped_policy(), 0.48, 0.66, 0.78, 0.74, 0.037}}) {
     ASSERT_TRUE(floors.policy);
     auto scores = score(*floors.policy, "heldout6.tsv", true);
+    ASSERT_EQ(scores.benign, 220);
+    for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
+    EXPECT_GE(scores.recall_of("suicidal_thoughts"), floors.suicidal);
+    EXPECT_GE(scores.recall_of("self_harm"), floors.self_harm);
+    EXPECT_GE(scores.recall_of("harm_to_others"), floors.harm_to_others);
+    EXPECT_GE(scores.recall_of("abuse_or_danger"), floors.abuse);
+    EXPECT_LE(scores.false_positive_rate(), floors.false_positives);
+  }
+}
+
+// heldout7.tsv: a seventh writer who had seen neither the rules, the classifier nor any corpus,
+// committed before the classifier was retrained on train2.tsv and heldout6.tsv and never read by
+// that work. Run once each, untuned and untrained, 2026-11-25; floors just under those runs:
+//   rules alone:                      24, 30, 30 and 33 of 50 found; 4 of 220 benign answered;
+//   rules + the retrained classifier: 34, 37, 37 and 42 of 50 found; 5 of 220 benign answered.
+// (The classifier before retraining, also run once: 31, 35, 34 and 40; 5 of 220.)
+// Training or tuning on this file ends its use as a measure: write heldout8.tsv first.
+TEST(SafetyCorpus, HeldOut7NeverTunedOn) {
+  struct Floors {
+    std::shared_ptr<const SafetyPolicy> policy;
+    double suicidal, self_harm, harm_to_others, abuse, false_positives;
+  };
+  for (const auto& floors : {Floors{shipped_rules(), 0.46, 0.58, 0.58, 0.64, 0.023},
+                             Floors{shipped_policy(), 0.66, 0.72, 0.72, 0.82, 0.028}}) {
+    ASSERT_TRUE(floors.policy);
+    auto scores = score(*floors.policy, "heldout7.tsv", true);
     ASSERT_EQ(scores.benign, 220);
     for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
     EXPECT_GE(scores.recall_of("suicidal_thoughts"), floors.suicidal);
