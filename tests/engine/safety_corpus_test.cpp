@@ -80,6 +80,24 @@ Scores score(const SafetyPolicy& policy, const std::string& file, bool labelled)
 
 const char* const kCategories[] = {"suicidal_thoughts", "self_harm", "harm_to_others", "abuse_or_danger"};
 
+// A held-out set's floors: recall per category (in kCategories' order) and the most false
+// positives allowed. Each set has 50 lines per category and 220 benign ones.
+struct Floors {
+  double suicidal, self_harm, harm_to_others, abuse, false_positives;
+};
+
+void expect_floors(const std::shared_ptr<const SafetyPolicy>& policy, const std::string& file, const Floors& floors) {
+  ASSERT_TRUE(policy);
+  auto scores = score(*policy, file, true);
+  ASSERT_EQ(scores.benign, 220) << file;
+  for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << file << " " << category;
+  EXPECT_GE(scores.recall_of("suicidal_thoughts"), floors.suicidal) << file;
+  EXPECT_GE(scores.recall_of("self_harm"), floors.self_harm) << file;
+  EXPECT_GE(scores.recall_of("harm_to_others"), floors.harm_to_others) << file;
+  EXPECT_GE(scores.recall_of("abuse_or_danger"), floors.abuse) << file;
+  EXPECT_LE(scores.false_positive_rate(), floors.false_positives) << file;
+}
+
 TEST(SafetyCorpus, SizesAreWhatTheDocsSay) {
   auto policy = shipped_policy();
   ASSERT_TRUE(policy);
@@ -131,25 +149,8 @@ TEST(SafetyCorpus, TunedSetsMeetTheBar) {
 // it never removes the rules' false positives). The honest number for the classifier is the
 // leave-heldout5-out run (SafetyTraining.LeaveHeldOut5Out); heldout6.tsv is the next one.
 TEST(SafetyCorpus, HeldOut5) {
-  auto rules = shipped_rules();
-  ASSERT_TRUE(rules);
-  auto scores = score(*rules, "heldout5.tsv", true);
-  ASSERT_EQ(scores.benign, 220);
-  for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
-  EXPECT_GE(scores.recall_of("suicidal_thoughts"), 0.52);
-  EXPECT_GE(scores.recall_of("self_harm"), 0.58);
-  EXPECT_GE(scores.recall_of("harm_to_others"), 0.58);
-  EXPECT_GE(scores.recall_of("abuse_or_danger"), 0.52);
-  EXPECT_LE(scores.false_positive_rate(), 0.055);
-
-  auto policy = shipped_policy();
-  ASSERT_TRUE(policy);
-  auto tuned = score(*policy, "heldout5.tsv", true);
-  EXPECT_GE(tuned.recall_of("suicidal_thoughts"), 0.80);
-  EXPECT_GE(tuned.recall_of("self_harm"), 0.95);
-  EXPECT_GE(tuned.recall_of("harm_to_others"), 0.95);
-  EXPECT_GE(tuned.recall_of("abuse_or_danger"), 0.95);
-  EXPECT_LE(tuned.false_positive_rate(), 0.055);
+  expect_floors(shipped_rules(), "heldout5.tsv", {0.52, 0.58, 0.58, 0.52, 0.055});
+  expect_floors(shipped_policy(), "heldout5.tsv", {0.80, 0.95, 0.95, 0.95, 0.055});
 }
 
 // heldout6.tsv: a sixth writer who had seen neither the rules nor the other corpora,
@@ -162,22 +163,8 @@ TEST(SafetyCorpus, HeldOut5) {
 // this is a tuned-set check (its floors can only be passed more easily); with the rules alone
 // it still measures text the rules were never tuned on.
 TEST(SafetyCorpus, HeldOut6NeverTunedOn) {
-  struct Floors {
-    std::shared_ptr<const SafetyPolicy> policy;
-    double suicidal, self_harm, harm_to_others, abuse, false_positives;
-  };
-  for (const auto& floors : {Floors{shipped_rules(), 0.38, 0.58, 0.50, 0.60, 0.032},
-                             Floors{shipped_policy(), 0.48, 0.66, 0.78, 0.74, 0.037}}) {
-    ASSERT_TRUE(floors.policy);
-    auto scores = score(*floors.policy, "heldout6.tsv", true);
-    ASSERT_EQ(scores.benign, 220);
-    for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
-    EXPECT_GE(scores.recall_of("suicidal_thoughts"), floors.suicidal);
-    EXPECT_GE(scores.recall_of("self_harm"), floors.self_harm);
-    EXPECT_GE(scores.recall_of("harm_to_others"), floors.harm_to_others);
-    EXPECT_GE(scores.recall_of("abuse_or_danger"), floors.abuse);
-    EXPECT_LE(scores.false_positive_rate(), floors.false_positives);
-  }
+  expect_floors(shipped_rules(), "heldout6.tsv", {0.38, 0.58, 0.50, 0.60, 0.032});
+  expect_floors(shipped_policy(), "heldout6.tsv", {0.48, 0.66, 0.78, 0.74, 0.037});
 }
 
 // heldout7.tsv: a seventh writer who had seen neither the rules, the classifier nor any corpus,
@@ -188,22 +175,8 @@ TEST(SafetyCorpus, HeldOut6NeverTunedOn) {
 // (The classifier before retraining, also run once: 31, 35, 34 and 40; 5 of 220.)
 // Training or tuning on this file ends its use as a measure: write heldout8.tsv first.
 TEST(SafetyCorpus, HeldOut7NeverTunedOn) {
-  struct Floors {
-    std::shared_ptr<const SafetyPolicy> policy;
-    double suicidal, self_harm, harm_to_others, abuse, false_positives;
-  };
-  for (const auto& floors : {Floors{shipped_rules(), 0.46, 0.58, 0.58, 0.64, 0.023},
-                             Floors{shipped_policy(), 0.66, 0.72, 0.72, 0.82, 0.028}}) {
-    ASSERT_TRUE(floors.policy);
-    auto scores = score(*floors.policy, "heldout7.tsv", true);
-    ASSERT_EQ(scores.benign, 220);
-    for (const char* category : kCategories) ASSERT_EQ(scores.recall[category].second, 50) << category;
-    EXPECT_GE(scores.recall_of("suicidal_thoughts"), floors.suicidal);
-    EXPECT_GE(scores.recall_of("self_harm"), floors.self_harm);
-    EXPECT_GE(scores.recall_of("harm_to_others"), floors.harm_to_others);
-    EXPECT_GE(scores.recall_of("abuse_or_danger"), floors.abuse);
-    EXPECT_LE(scores.false_positive_rate(), floors.false_positives);
-  }
+  expect_floors(shipped_rules(), "heldout7.tsv", {0.46, 0.58, 0.58, 0.64, 0.023});
+  expect_floors(shipped_policy(), "heldout7.tsv", {0.66, 0.72, 0.72, 0.82, 0.028});
 }
 
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
