@@ -24,4 +24,16 @@ bool has_errors(const std::vector<Diagnostic>& diagnostics) {
                      [](const Diagnostic& d) { return d.severity == Severity::Error; });
 }
 
+Diagnostic file_error(std::string_view file, std::string code, std::string message, std::string hint, int line,
+                      int column) {
+  Diagnostic diagnostic;
+  diagnostic.code = std::move(code);
+  diagnostic.file = std::string(file);
+  diagnostic.line = line;
+  diagnostic.column = column;
+  diagnostic.message = std::move(message);
+  diagnostic.hint = std::move(hint);
+  return diagnostic;
+}
+
 }  // namespace trellis::engine

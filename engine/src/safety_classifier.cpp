@@ -365,25 +365,13 @@ class ClassifierReader {
   std::vector<std::vector<std::pair<std::size_t, float>>> sparse_;  // by category read
 };
 
-Diagnostic whole_file(std::string_view file, std::string code, std::string message, std::string hint,
-                      int line = 0, int column = 0) {
-  Diagnostic diagnostic;
-  diagnostic.code = std::move(code);
-  diagnostic.file = std::string(file);
-  diagnostic.line = line;
-  diagnostic.column = column;
-  diagnostic.message = std::move(message);
-  diagnostic.hint = std::move(hint);
-  return diagnostic;
-}
-
 }  // namespace
 
 tl::expected<std::shared_ptr<const SafetyClassifier>, std::vector<Diagnostic>> compile_safety_classifier(
     std::string_view text, std::string_view file, const std::vector<std::string>& policy_categories,
     std::vector<Diagnostic>* warnings) {
   if (text.size() > kMaxSafetyClassifierBytes) {
-    return tl::make_unexpected(std::vector{whole_file(
+    return tl::make_unexpected(std::vector{file_error(
         file, "S041", "the file is " + std::to_string(text.size()) + " bytes; the limit is " +
                           std::to_string(kMaxSafetyClassifierBytes),
         "retrain with a larger --prune value, which keeps fewer features")});
@@ -395,12 +383,12 @@ tl::expected<std::shared_ptr<const SafetyClassifier>, std::vector<Diagnostic>> c
     std::string message = error.what();
     if (auto colon = message.find(": "); colon != std::string::npos) message = message.substr(colon + 2);
     auto position = SourceMap::position_of_offset(text, error.byte > 0 ? error.byte - 1 : 0);
-    return tl::make_unexpected(std::vector{whole_file(
+    return tl::make_unexpected(std::vector{file_error(
         file, "S040", "this is not valid JSON: " + message,
         std::string("the file is written by `trellis safety train`; ") + kRetrain, position.line, position.column)});
   } catch (const nlohmann::json::exception& error) {
     return tl::make_unexpected(std::vector{
-        whole_file(file, "S040", std::string("this JSON cannot be read: ") + error.what(), kRetrain, 1)});
+        file_error(file, "S040", std::string("this JSON cannot be read: ") + error.what(), kRetrain, 1)});
   }
   SourceMap map = SourceMap::scan(text);
   Reporter reporter(std::string(file), &map);

@@ -379,24 +379,12 @@ class PolicyReader {
   SafetyPolicy& policy_;
 };
 
-Diagnostic whole_file(std::string_view file, std::string code, std::string message, std::string hint,
-                      int line = 0, int column = 0) {
-  Diagnostic diagnostic;
-  diagnostic.code = std::move(code);
-  diagnostic.file = std::string(file);
-  diagnostic.line = line;
-  diagnostic.column = column;
-  diagnostic.message = std::move(message);
-  diagnostic.hint = std::move(hint);
-  return diagnostic;
-}
-
 }  // namespace
 
 tl::expected<std::shared_ptr<const SafetyPolicy>, std::vector<Diagnostic>> compile_safety_policy(
     std::string_view text, std::string_view file, std::vector<Diagnostic>* warnings) {
   if (text.size() > kMaxSafetyPolicyBytes) {
-    return tl::make_unexpected(std::vector{whole_file(
+    return tl::make_unexpected(std::vector{file_error(
         file, "S002", "the file is " + std::to_string(text.size()) + " bytes; the limit is " +
                           std::to_string(kMaxSafetyPolicyBytes),
         "keep the policy to patterns and resources")});
@@ -408,11 +396,11 @@ tl::expected<std::shared_ptr<const SafetyPolicy>, std::vector<Diagnostic>> compi
     std::string message = error.what();
     if (auto colon = message.find(": "); colon != std::string::npos) message = message.substr(colon + 2);
     auto position = SourceMap::position_of_offset(text, error.byte > 0 ? error.byte - 1 : 0);
-    return tl::make_unexpected(std::vector{whole_file(
+    return tl::make_unexpected(std::vector{file_error(
         file, "S001", "this is not valid JSON: " + message,
         "look for a missing comma, quote or bracket just before this point", position.line, position.column)});
   } catch (const nlohmann::json::exception& error) {
-    return tl::make_unexpected(std::vector{whole_file(file, "S001", std::string("this JSON cannot be read: ") +
+    return tl::make_unexpected(std::vector{file_error(file, "S001", std::string("this JSON cannot be read: ") +
                                                                         error.what(),
                                                       "numbers must fit in a double", 1)});
   }

@@ -1,6 +1,7 @@
 #pragma once
 // An author's mistake, located and explained for a counselor.
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace trellis::engine {
@@ -22,5 +23,9 @@ struct Diagnostic {
 std::string format(const Diagnostic& diagnostic);
 
 bool has_errors(const std::vector<Diagnostic>& diagnostics);
+
+// An error about a whole file (too large, not JSON), at a position when one is known.
+Diagnostic file_error(std::string_view file, std::string code, std::string message, std::string hint, int line = 0,
+                      int column = 0);
 
 }  // namespace trellis::engine
