@@ -326,7 +326,8 @@ void ChatConnection::commit(std::int64_t seq, engine::StepResult result, std::sh
   context_.store.commit_turn(std::move(turn), [self = shared_from_this(), seq, state = std::move(state), emergency = std::move(emergency), flow = std::move(flow), began, committing, outcome](StoreResult<TurnRecord> committed) mutable {
     self->context_.metrics.commit_seconds.observe(seconds_since(committing));
     auto connection = self;
-    connection->post([self = std::move(self), committed = std::move(committed), seq, state = std::move(state), emergency = std::move(emergency), flow = std::move(flow), began, outcome] {
+    // mutable: the committed turn's frames are moved into the outbox, not copied.
+    connection->post([self = std::move(self), committed = std::move(committed), seq, state = std::move(state), emergency = std::move(emergency), flow = std::move(flow), began, outcome]() mutable {
       self->busy_ = false;
       if (!committed) {
         // Nothing was applied: the same seq can be sent again.
