@@ -84,13 +84,7 @@ class PolicyReader {
   void check_keys(const Json& object, const std::string& pointer, const std::vector<std::string>& allowed) {
     for (const auto& [key, value] : object.items()) {
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string hint = did_you_mean(key, allowed);
-      if (hint.empty()) {
-        std::string list;
-        for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
-        hint = "allowed here: " + list;
-      }
-      report_.error("S011", child(pointer, key), "unknown key \"" + key + "\"", hint);
+      report_.error("S011", child(pointer, key), "unknown key \"" + key + "\"", unknown_key_hint(key, allowed));
     }
   }
 

@@ -62,4 +62,12 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return "did you mean '" + *match + "'?";
 }
 
+std::string unknown_key_hint(std::string_view key, const std::vector<std::string>& allowed) {
+  std::string hint = did_you_mean(key, allowed);
+  if (!hint.empty()) return hint;
+  std::string list;
+  for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
+  return "allowed here: " + list;
+}
+
 }  // namespace trellis::engine
