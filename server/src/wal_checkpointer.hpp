@@ -10,7 +10,8 @@
 // It can copy only frames committed before it started, and the WAL starts over only
 // when every frame has been copied when a write begins, so the writer finishes the
 // job itself after each background pass: a short checkpoint of what was committed
-// meanwhile (see SqliteStore::after_batch).
+// meanwhile (see SqliteStore::after_batch). Each pass syncs the database file, so
+// that the writer's checkpoint has only its own pages to sync.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
