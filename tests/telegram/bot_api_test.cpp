@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "fake_bot_api.hpp"
 
 namespace trellis::telegram {
@@ -9,6 +13,28 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
+
+std::string file_text(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The copy in tests/telegram/fixtures must stay the workplace's shared fixtures, byte for byte.
+TEST(TelegramFixtures, AreTheSharedOnes) {
+  const auto shared = std::filesystem::path(TRELLIS_SOURCE_DIR) / ".." / "shared" / "fixtures" / "telegram";
+  if (!std::filesystem::exists(shared)) GTEST_SKIP() << "no shared fixtures next to the repository to compare with";
+  std::size_t compared = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(shared)) {
+    const auto copy = testing::fixtures_folder() / entry.path().filename();
+    ASSERT_TRUE(std::filesystem::exists(copy)) << "copy " << entry.path() << " into tests/telegram/fixtures";
+    EXPECT_EQ(file_text(copy), file_text(entry.path())) << copy << " differs from " << entry.path();
+    ++compared;
+  }
+  EXPECT_EQ(compared, static_cast<std::size_t>(std::distance(
+                          std::filesystem::directory_iterator(testing::fixtures_folder()), {})));
+}
 
 TEST(BotApiVerdict, FollowsStatusAndParameters) {
   EXPECT_EQ(verdict_for(200, json::parse(R"({"ok":true,"result":true})"), 1).kind, Verdict::Kind::Done);
@@ -34,7 +60,6 @@ TEST(RateLimiter, OneASecondPerChatAndThirtyOverall) {
 }
 
 TEST(BotApi, RetriesServerErrorsAndNeverPutsTheTokenInErrors) {
-  if (testing::fixtures_folder().empty()) GTEST_SKIP() << "the Telegram fixtures (../shared/fixtures/telegram) are absent";
   testing::FakeBotApi fake;
   BotApiOptions options;
   options.api_base = fake.base_url();

@@ -37,10 +37,6 @@ fs::path fresh_folder() {
 class BridgeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (testing::fixtures_folder().empty()) {
-      GTEST_SKIP() << "the Telegram fixtures are not at " << TRELLIS_SOURCE_DIR
-                   << "/../shared/fixtures/telegram; these tests need them";
-    }
     folder_ = fresh_folder();
     start_server(0);
     api_ = std::make_unique<FakeBotApi>();

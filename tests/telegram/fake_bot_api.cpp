@@ -11,8 +11,7 @@ using server::tcp;
 using nlohmann::json;
 
 std::filesystem::path fixtures_folder() {
-  auto folder = std::filesystem::path(TRELLIS_SOURCE_DIR) / ".." / "shared" / "fixtures" / "telegram";
-  return std::filesystem::exists(folder / "api_methods.json") ? folder : std::filesystem::path();
+  return std::filesystem::path(TRELLIS_SOURCE_DIR) / "tests" / "telegram" / "fixtures";
 }
 
 json fixture(const std::string& name) {

@@ -1,6 +1,6 @@
 #pragma once
 // A fake Telegram Bot API on 127.0.0.1 for the bridge tests. It answers with the
-// documented payloads in ../shared/fixtures/telegram (sendMessage returns the
+// documented payloads in tests/telegram/fixtures (sendMessage returns the
 // fixture Message with this chat, text and keyboard; other methods return
 // {"ok":true,"result":true}), serves getUpdates from a list the test fills
 // (dropping what an offset confirms, as Telegram does), records every request,
@@ -24,7 +24,9 @@
 
 namespace trellis::telegram::testing {
 
-// The fixtures folder, or empty when ../shared is not next to the repository.
+// tests/telegram/fixtures: the Telegram Bot API wire examples from the workplace's shared
+// fixtures (their README says where each comes from), kept with the tests so that they run
+// on any clone. FixturesAreTheSharedOnes checks the copy when ../shared is next to the repository.
 std::filesystem::path fixtures_folder();
 nlohmann::json fixture(const std::string& name);
 

@@ -9,14 +9,7 @@ namespace {
 
 using Kind = UpdateAction::Kind;
 
-class UpdateActionTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (testing::fixtures_folder().empty()) GTEST_SKIP() << "the Telegram fixtures (../shared/fixtures/telegram) are absent";
-  }
-};
-
-TEST_F(UpdateActionTest, EachFixtureMapsToItsAction) {
+TEST(UpdateActionTest, EachFixtureMapsToItsAction) {
   struct Row {
     const char* file;
     Kind kind;
@@ -41,14 +34,14 @@ TEST_F(UpdateActionTest, EachFixtureMapsToItsAction) {
   }
 }
 
-TEST_F(UpdateActionTest, PressCarriesItsQueryMessageAndData) {
+TEST(UpdateActionTest, PressCarriesItsQueryMessageAndData) {
   auto action = action_for_update(testing::fixture("update.callback_query.json"));
   EXPECT_EQ(action.callback_query_id, "4760184316591271843");
   EXPECT_EQ(action.message_id, 42);
   EXPECT_EQ(action.data, "v1:t7Qk2:o2");
 }
 
-TEST_F(UpdateActionTest, CommandsLoseTheBotNameAndCase) {
+TEST(UpdateActionTest, CommandsLoseTheBotNameAndCase) {
   auto update = testing::command_update("/Forget@reflect_demo_bot now");
   auto action = action_for_update(update);
   EXPECT_EQ(action.kind, Kind::Command);
