@@ -156,7 +156,7 @@ std::string Metrics::render_prometheus(std::int64_t stored_sessions) const {
   write_header(out, "trellis_turn_duration_seconds", "histogram",
                "Time to handle one turn, from the frame arriving to the answer being sent.");
   turn_seconds.write(out, "trellis_turn_duration_seconds");
-  write_header(out, "trellis_commit_duration_seconds", "histogram", "Time to commit one batch to the store.");
+  write_header(out, "trellis_commit_duration_seconds", "histogram", "Time from a turn handed to the store until its batch is committed.");
   commit_seconds.write(out, "trellis_commit_duration_seconds");
   return out;
 }

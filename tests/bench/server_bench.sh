@@ -118,6 +118,13 @@ idle() {
   tail -n 2 "$OUT/$name.err" >&2
 }
 
+# commits NAME: the server's commit-time histogram after a run, to tell a slow disk
+# from a slow server when a fixed-load run's p99 is out of line.
+commits() {
+  curl -s --max-time 5 "http://127.0.0.1:$TRELLIS_PORT/metrics" | grep '^trellis_commit_duration_seconds' \
+    >"$OUT/$1.commits" || true
+}
+
 field() {  # field FILE KEY: one number from a result line
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2], ""))' "$1" "$2" 2>/dev/null || true
 }
@@ -134,6 +141,7 @@ if [[ "$ONLY" != echo ]]; then
   for r in $FIXED_RATES; do
     start_trellis "$OUT/server-trellis-rate-$r.log"
     load "trellis-1000-at-$r" "$TRELLIS_PORT" --sessions 1000 --rate "$r" --duration "$DURATION"
+    commits "trellis-1000-at-$r"
     stop_server
   done
   start_trellis "$OUT/server-trellis-idle.log"
@@ -169,6 +177,7 @@ if [[ -z "$ONLY" ]]; then
     stop_server
     start_trellis "$OUT/server-trellis-rate-10-r$i.log"
     load "trellis-1000-at-10-r$i" "$TRELLIS_PORT" --sessions 1000 --rate 10 --duration "$DURATION"
+    commits "trellis-1000-at-10-r$i"
     stop_server
   done
 fi
@@ -231,6 +240,32 @@ if fixed:
     p99s = sorted(d["p99_ms"] for d in fixed)
     print(f'p99 at 1000 sessions x 10 turns/s, median of {len(p99s)} runs: {p99s[len(p99s) // 2]:.2f} ms '
           f'(runs: {", ".join(f"{p:.2f}" for p in p99s)}; target: under 10 ms)')
+    # A turn's commit time (handed to the writer -> its batch durable), from the
+    # server's histogram: how many turns waited long for the disk in each run.
+    def commit_counts(name):
+        buckets = {}
+        try:
+            for line in open(os.path.join(out, name + ".commits")):
+                if line.startswith("trellis_commit_duration_seconds_bucket{le=\""):
+                    le = line.split('"')[1]
+                    buckets[le] = float(line.split()[-1])
+        except OSError:
+            return None
+        total = buckets.get("+Inf", 0)
+        if not total:
+            return None
+        return total, [total - buckets.get(le, total) for le in ("0.005", "0.01", "0.025")]
+    names = ["trellis-1000-at-10"] + sorted(f[:-5] for f in os.listdir(out) if f.endswith(".json") and "-1000-at-10-r" in f)
+    rows = [(n, get(n), commit_counts(n)) for n in names]
+    if any(c for _, _, c in rows):
+        print()
+        print("| fixed-load run | p99 ms | p99.9 ms | turns committed | commit over 5 ms | over 10 ms | over 25 ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for n, d, c in rows:
+            if d and c:
+                total, (over5, over10, over25) = c
+                print(f'| {n} | {d["p99_ms"]:.2f} | {d["p999_ms"]:.2f} | {total:.0f} | {over5:.0f} ({100 * over5 / total:.2f}%) | '
+                      f'{over10:.0f} | {over25:.0f} |')
 print()
 print("| idle sessions | server | connected | RSS before MiB | RSS after MiB | KiB per session |")
 print("|---:|---|---:|---:|---:|---:|")
