@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "answer_text.hpp"
+#include "author_json.hpp"
+#include "author_pattern.hpp"
 #include "compile_context.hpp"
 #include "trellis/engine/suggest.hpp"
 
@@ -32,26 +34,6 @@ void Reporter::add(Severity severity, std::string code, std::string pointer, std
   diagnostics_.push_back(std::move(diagnostic));
 }
 
-AuthorPattern compile_author_pattern(const std::string& source) {
-  AuthorPattern compiled;
-  if (source.size() > kMaxPatternBytes) {
-    compiled.too_large = true;
-    return compiled;
-  }
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_case_sensitive(false);
-  options.set_max_mem(1 << 20);
-  auto regex = std::make_shared<const RE2>(source, options);
-  if (!regex->ok()) {
-    compiled.error = regex->error();
-    compiled.error_arg = regex->error_arg();
-    return compiled;
-  }
-  compiled.regex = std::move(regex);
-  return compiled;
-}
-
 void Reporter::error(std::string code, std::string pointer, std::string message, std::string hint) {
   add(Severity::Error, std::move(code), std::move(pointer), std::move(message), std::move(hint));
 }
@@ -67,32 +49,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 using detail::Reporter;
 
-std::string escape_pointer_token(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
-std::string child(const std::string& pointer, std::string_view key) {
-  return pointer + "/" + escape_pointer_token(key);
-}
-std::string child(const std::string& pointer, std::size_t index) {
-  return pointer + "/" + std::to_string(index);
-}
-
-std::string_view json_type_name(const Json& json) {
-  if (json.is_string()) return "a string";
-  if (json.is_boolean()) return "true/false";
-  if (json.is_number_integer()) return "a whole number";
-  if (json.is_number()) return "a number";
-  if (json.is_array()) return "a list [...]";
-  if (json.is_object()) return "an object {...}";
-  return "null";
-}
+using detail::child;
+using detail::json_type_name;
 
 // The deepest nesting of [ and { outside strings and comments; checked before
 // parsing so that a hostile file cannot make any later recursive walk overflow.
@@ -377,48 +335,9 @@ std::optional<Pattern> FlowReader::read_pattern(const Json& json, const std::str
     counter_examples = nullptr;
   }
   if (!source) return std::nullopt;
-  auto compiled = detail::compile_author_pattern(*source);
-  if (compiled.too_large) {
-    report_.error("F033", child(pointer, "match"),
-                  "this pattern is " + std::to_string(source->size()) + " bytes; the limit is " +
-                      std::to_string(kMaxPatternBytes),
-                  "split it into several smaller patterns");
-    return std::nullopt;
-  }
-  if (!compiled.regex) {
-    report_.error("F030", child(pointer, "match"), "the pattern does not compile: " + compiled.error,
-                  compiled.error_arg.empty() ? "" : "look at \"" + compiled.error_arg + "\"");
-    return std::nullopt;
-  }
-  auto regex = std::move(compiled.regex);
-  bool examples_ok = true;
-  auto check_examples = [&](const Json* list, const std::string& key, bool should_match) {
-    if (list == nullptr) return;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const Json& example = (*list)[i];
-      if (!example.is_string()) {
-        wrong_type(child(child(pointer, key), i), "an example answer in quotes", example);
-        continue;
-      }
-      auto answer = detail::normalise_answer(example.get<std::string>());
-      bool matched = RE2::PartialMatch(answer, *regex);
-      if (matched == should_match) continue;
-      examples_ok = false;
-      if (should_match) {
-        report_.error("F031", child(child(pointer, key), i),
-                      "the pattern does not match its example \"" + example.get<std::string>() + "\"",
-                      "change the pattern, or remove the example");
-      } else {
-        report_.error("F032", child(child(pointer, key), i),
-                      "the pattern matches \"" + example.get<std::string>() +
-                          "\", which it must not",
-                      "make the pattern stricter, or remove the example");
-      }
-    }
-  };
-  check_examples(examples, "examples", true);
-  check_examples(counter_examples, "not", false);
-  if (!examples_ok) return std::nullopt;
+  static const detail::PatternChecks kFlowPattern{'F', detail::normalise_answer, "an example answer"};
+  auto regex = detail::compile_checked_pattern(report_, kFlowPattern, *source, pointer, examples, counter_examples);
+  if (!regex) return std::nullopt;
   return Pattern{std::move(regex), *source};
 }
 

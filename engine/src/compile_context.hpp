@@ -61,17 +61,6 @@ struct ReadFlow {
   std::vector<std::string> subflow_names;
 };
 
-// An RE2 pattern an author wrote, compiled the one way flows and the safety policy
-// both use: case-insensitive, quiet, memory-capped. `regex` is null when the pattern
-// is over kMaxPatternBytes (`too_large`) or does not compile (`error`, `error_arg`).
-struct AuthorPattern {
-  std::shared_ptr<const RE2> regex;
-  bool too_large = false;
-  std::string error;
-  std::string error_arg;
-};
-AuthorPattern compile_author_pattern(const std::string& source);
-
 // Graph and variable checks on a fully read flow; adds diagnostics to `reporter`.
 void analyse_flow(ReadFlow& read, Reporter& reporter);
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "author_json.hpp"
 #include "compile_context.hpp"
 #include "trellis/engine/source_map.hpp"
 #include "trellis/engine/suggest.hpp"
@@ -127,24 +128,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 using detail::Reporter;
 
-std::string_view type_name(const Json& json) {
-  if (json.is_string()) return "a string";
-  if (json.is_boolean()) return "true/false";
-  if (json.is_number()) return "a number";
-  if (json.is_array()) return "a list [...]";
-  if (json.is_object()) return "an object {...}";
-  return "null";
-}
-
-std::string child(const std::string& pointer, std::string_view key) {
-  std::string out = pointer + "/";
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
+using detail::child;
+constexpr auto type_name = detail::json_type_name;
 
 const char* const kRetrain = "retrain it with `trellis safety train` (docs/safety.md, \"The classifier\")";
 

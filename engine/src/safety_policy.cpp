@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "author_json.hpp"
+#include "author_pattern.hpp"
 #include "compile_context.hpp"
 #include "trellis/engine/compile.hpp"
 #include "trellis/engine/safety.hpp"
@@ -19,25 +21,8 @@ using detail::Reporter;
 const std::vector<std::string> kStandardCategories{"suicidal_thoughts", "self_harm", "harm_to_others",
                                                    "abuse_or_danger"};
 
-std::string child(const std::string& pointer, std::string_view key) {
-  std::string out = pointer + "/";
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-std::string child(const std::string& pointer, std::size_t index) { return pointer + "/" + std::to_string(index); }
-
-std::string_view type_name(const Json& json) {
-  if (json.is_string()) return "a string";
-  if (json.is_boolean()) return "true/false";
-  if (json.is_number()) return "a number";
-  if (json.is_array()) return "a list [...]";
-  if (json.is_object()) return "an object {...}";
-  return "null";
-}
+using detail::child;
+constexpr auto type_name = detail::json_type_name;
 
 bool is_id(std::string_view id) {
   if (id.empty() || id.size() > 64 || id[0] < 'a' || id[0] > 'z') return false;
@@ -159,47 +144,9 @@ class PolicyReader {
     const Json* examples = list(json, "examples", pointer, "texts this pattern must match; they are its tests");
     const Json* counter = list(json, "not", pointer, "");
     if (!source) return std::nullopt;
-    auto compiled = detail::compile_author_pattern(*source);
-    if (compiled.too_large) {
-      report_.error("S033", child(pointer, "match"),
-                    "this pattern is " + std::to_string(source->size()) + " bytes; the limit is " +
-                        std::to_string(kMaxPatternBytes),
-                    "split it into several smaller patterns");
-      return std::nullopt;
-    }
-    if (!compiled.regex) {
-      report_.error("S030", child(pointer, "match"), "the pattern does not compile: " + compiled.error,
-                    compiled.error_arg.empty() ? "" : "look at \"" + compiled.error_arg + "\"");
-      return std::nullopt;
-    }
-    auto regex = std::move(compiled.regex);
-    bool ok = true;
-    auto check = [&](const Json* items, const std::string& key, bool should_match) {
-      if (items == nullptr) return;
-      for (std::size_t i = 0; i < items->size(); ++i) {
-        const Json& example = (*items)[i];
-        auto where = child(child(pointer, key), i);
-        if (!example.is_string()) {
-          report_.error("S010", where, "this should be an example text in quotes, not " +
-                                           std::string(type_name(example)));
-          continue;
-        }
-        auto said = example.get<std::string>();
-        if (RE2::PartialMatch(normalise_for_safety(said), *regex) == should_match) continue;
-        ok = false;
-        if (should_match) {
-          report_.error("S031", where, "the pattern does not match its example \"" + said + "\"",
-                        "change the pattern, or remove the example (it is matched as \"" +
-                            normalise_for_safety(said) + "\")");
-        } else {
-          report_.error("S032", where, "the pattern matches \"" + said + "\", which it must not",
-                        "make the pattern stricter, or remove the example");
-        }
-      }
-    };
-    check(examples, "examples", true);
-    check(counter, "not", false);
-    if (!ok) return std::nullopt;
+    static const detail::PatternChecks kSafetyPattern{'S', normalise_for_safety, "an example text", true};
+    auto regex = detail::compile_checked_pattern(report_, kSafetyPattern, *source, pointer, examples, counter);
+    if (!regex) return std::nullopt;
     return SafetyPattern{std::move(regex), *source};
   }
 

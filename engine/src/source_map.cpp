@@ -4,20 +4,12 @@
 #include <cstdint>
 #include <unordered_set>
 
+#include "author_json.hpp"
+
 namespace trellis::engine {
 namespace {
 
-// RFC 6901: "~" is written "~0" and "/" is written "~1".
-std::string escape_pointer_token(std::string_view key) {
-  std::string token;
-  token.reserve(key.size());
-  for (char c : key) {
-    if (c == '~') token += "~0";
-    else if (c == '/') token += "~1";
-    else token += c;
-  }
-  return token;
-}
+using detail::escape_pointer_token;
 
 void append_utf8(std::string& out, std::uint32_t code_point) {
   if (code_point < 0x80) {
