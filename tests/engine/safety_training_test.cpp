@@ -103,6 +103,22 @@ TEST(SafetyTraining, TheShippedClassifierIsCurrent) {
                                 << "\nand commit the new file (docs/safety.md, \"Retraining\").";
 }
 
+TEST(SafetyTraining, ScoresCountAResponseUnderAnotherCategorySeparately) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  CorpusFile file;
+  file.path = "mislabelled.tsv";
+  // Labelled self-harm on purpose: the rules answer it as suicidal thoughts.
+  file.texts.push_back({"self_harm", "I want to kill myself"});
+  file.texts.push_back({"self_harm", "I had a lovely walk"});
+  auto scores = score_corpus(*rules, file);
+  EXPECT_EQ(scores.recall["self_harm"], std::make_pair(0, 2));
+  EXPECT_EQ(scores.responded["self_harm"], 1);
+  ASSERT_EQ(scores.misses.size(), 2u);
+  EXPECT_EQ(scores.misses[0], "[self_harm] I want to kill myself  (answered as suicidal_thoughts)");
+  EXPECT_EQ(scores.misses[1], "[self_harm] I had a lovely walk");
+}
+
 // The honest measure (docs/safety.md): a model trained without heldout5.tsv, on the files
 // and with the procedure that built the shipped one, scored on heldout5.tsv, which no rule
 // was tuned on and which an independent writer wrote. The floors are that measurement

@@ -148,7 +148,8 @@ int run_score(const SafetyCommand& command, std::ostream& out, std::ostream& err
     for (const auto& [id, counts] : alone.recall) {
       if (counts.second == 0) continue;
       out << "  " << std::left << std::setw(18) << id << " rules " << std::setw(14) << ratio(counts.first, counts.second)
-          << " rules+classifier " << ratio(both.recall.at(id).first, counts.second) << "\n";
+          << " rules+classifier " << std::setw(14) << ratio(both.recall.at(id).first, counts.second)
+          << " any category " << ratio(both.responded.at(id), counts.second) << "\n";
     }
     out << "  " << std::setw(18) << "false positives" << " rules " << std::setw(14)
         << percent(alone.false_positives, alone.benign) << " rules+classifier "

@@ -443,7 +443,10 @@ double CorpusScores::false_positive_rate() const {
 
 CorpusScores score_corpus(const SafetyPolicy& policy, const CorpusFile& file) {
   CorpusScores scores;
-  for (const auto& category : policy.categories) scores.recall[category.id] = {0, 0};
+  for (const auto& category : policy.categories) {
+    scores.recall[category.id] = {0, 0};
+    scores.responded[category.id] = 0;
+  }
   for (const auto& text : file.texts) {
     auto match = engine::detect(policy, text.text);
     if (text.label == "benign") {
@@ -456,8 +459,10 @@ CorpusScores score_corpus(const SafetyPolicy& policy, const CorpusFile& file) {
     } else {
       auto& [hit, total] = scores.recall[text.label];
       ++total;
+      if (match) ++scores.responded[text.label];
       if (match && match->category == text.label) ++hit;
-      else scores.misses.push_back("[" + text.label + "] " + text.text);
+      else scores.misses.push_back("[" + text.label + "] " + text.text +
+                                   (match ? "  (answered as " + match->category + ")" : ""));
     }
   }
   return scores;

@@ -84,6 +84,9 @@ TrainedClassifier train_safety_classifier(const engine::SafetyPolicy& policy, co
 
 struct CorpusScores {
   std::map<std::string, std::pair<int, int>> recall;  // category -> (detected as it, total)
+  // category -> its texts that got the safety response under any category: the person still
+  // sees the resources and the choice, only the first words differ.
+  std::map<std::string, int> responded;
   int false_positives = 0, benign = 0;
   std::vector<std::string> misses, false_positive_texts;
   double recall_of(const std::string& category) const;
@@ -91,7 +94,8 @@ struct CorpusScores {
 };
 
 // Detection (engine::detect) on every text of `file`: a positive counts as found only with
-// the right category.
+// the right category (`recall`); `responded` also counts it under another category, and a
+// miss says which ("(answered as self_harm)").
 CorpusScores score_corpus(const engine::SafetyPolicy& policy, const CorpusFile& file);
 
 // The policy without its classifier: the rules alone.
