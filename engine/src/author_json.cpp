@@ -21,7 +21,10 @@ std::string child(const std::string& pointer, std::size_t index) {
   return pointer + "/" + std::to_string(index);
 }
 
-std::string_view json_type_name(const nlohmann::ordered_json& json) {
+namespace {
+
+template <typename AnyJson>
+std::string_view type_name_of(const AnyJson& json) {
   if (json.is_string()) return "a string";
   if (json.is_boolean()) return "true/false";
   if (json.is_number_integer()) return "a whole number";
@@ -30,5 +33,10 @@ std::string_view json_type_name(const nlohmann::ordered_json& json) {
   if (json.is_object()) return "an object {...}";
   return "null";
 }
+
+}  // namespace
+
+std::string_view json_type_name(const nlohmann::ordered_json& json) { return type_name_of(json); }
+std::string_view json_type_name(const nlohmann::json& json) { return type_name_of(json); }
 
 }  // namespace trellis::engine::detail

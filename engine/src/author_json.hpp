@@ -20,5 +20,6 @@ std::string child(const std::string& pointer, std::size_t index);
 
 // "a string", "a whole number", "a list [...]", ...: for "this should be X, not Y".
 std::string_view json_type_name(const nlohmann::ordered_json& json);
+std::string_view json_type_name(const nlohmann::json& json);
 
 }  // namespace trellis::engine::detail

@@ -125,11 +125,13 @@ std::vector<SafetyScore> score_normalised(const SafetyClassifier& classifier, st
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+// Not ordered_json: its objects find keys by a linear search, and parsing a model's
+// weights (tens of thousands of keys per category) that way took seconds.
+using Json = nlohmann::json;
 using detail::Reporter;
 
 using detail::child;
-constexpr auto type_name = detail::json_type_name;
+std::string_view type_name(const Json& json) { return detail::json_type_name(json); }
 
 const char* const kRetrain = "retrain it with `trellis safety train` (docs/safety.md, \"The classifier\")";
 

@@ -22,7 +22,7 @@ const std::vector<std::string> kStandardCategories{"suicidal_thoughts", "self_ha
                                                    "abuse_or_danger"};
 
 using detail::child;
-constexpr auto type_name = detail::json_type_name;
+std::string_view type_name(const Json& json) { return detail::json_type_name(json); }
 
 bool is_id(std::string_view id) {
   if (id.empty() || id.size() > 64 || id[0] < 'a' || id[0] > 'z') return false;
