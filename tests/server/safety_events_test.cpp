@@ -15,6 +15,7 @@
 #include "alert_webhook.hpp"
 #include "fake_webhook.hpp"
 #include "sqlite_store.hpp"
+#include "shipped_schemas.hpp"
 
 namespace trellis::server {
 namespace {
@@ -154,19 +155,10 @@ TEST(SafetyEvents, AVersion1FileIsMigrated) {
     // The schema as version 1 shipped it, with one session in it.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(folder.file().c_str(), &db), SQLITE_OK);
-    const char* v1 = R"sql(
-      CREATE TABLE sessions(id INTEGER PRIMARY KEY AUTOINCREMENT, token_hash TEXT UNIQUE NOT NULL,
-        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, state_json TEXT NOT NULL DEFAULT '',
-        last_seq INTEGER NOT NULL DEFAULT 0, last_output_id INTEGER NOT NULL DEFAULT 0);
-      CREATE INDEX sessions_by_updated_at ON sessions(updated_at);
-      CREATE TABLE outputs(session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        id INTEGER NOT NULL, seq INTEGER NOT NULL, frame TEXT NOT NULL, PRIMARY KEY(session_id, id));
-      CREATE INDEX outputs_by_seq ON outputs(session_id, seq);
-      CREATE TABLE flow_versions(flow_id TEXT NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL,
-        PRIMARY KEY(flow_id, version));
+    const std::string v1 = std::string(testing::kSchemaVersion1) + R"sql(
       INSERT INTO sessions(token_hash, created_at, updated_at) VALUES('hash-old', 1, 1);
       PRAGMA user_version = 1;)sql";
-    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
   auto store = open_store(folder.file());

@@ -19,6 +19,8 @@
 
 #include <gtest/gtest.h>
 
+#include "shipped_schemas.hpp"
+
 namespace trellis::server {
 namespace {
 
@@ -305,21 +307,7 @@ TEST(SqliteStore, AVersion2FileKeepsItsOutputsWhenMigratedToOneRowPerTurn) {
     // The schema as versions 1 and 2 shipped it, with outputs of two sessions.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(folder.file().c_str(), &db), SQLITE_OK);
-    const char* v2 = R"sql(
-      CREATE TABLE sessions(id INTEGER PRIMARY KEY AUTOINCREMENT, token_hash TEXT UNIQUE NOT NULL,
-        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, state_json TEXT NOT NULL DEFAULT '',
-        last_seq INTEGER NOT NULL DEFAULT 0, last_output_id INTEGER NOT NULL DEFAULT 0);
-      CREATE INDEX sessions_by_updated_at ON sessions(updated_at);
-      CREATE TABLE outputs(session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        id INTEGER NOT NULL, seq INTEGER NOT NULL, frame TEXT NOT NULL, PRIMARY KEY(session_id, id));
-      CREATE INDEX outputs_by_seq ON outputs(session_id, seq);
-      CREATE TABLE flow_versions(flow_id TEXT NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL,
-        PRIMARY KEY(flow_id, version));
-      CREATE TABLE safety_events(id INTEGER PRIMARY KEY AUTOINCREMENT,
-        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE, category TEXT NOT NULL,
-        flow_id TEXT NOT NULL, node TEXT NOT NULL, text TEXT, at INTEGER NOT NULL);
-      CREATE INDEX safety_events_by_at ON safety_events(at);
-      CREATE INDEX safety_events_by_session ON safety_events(session_id);
+    const std::string v2 = std::string(testing::kSchemaVersion1) + testing::kSchemaVersion2Additions + R"sql(
       INSERT INTO sessions(token_hash, created_at, updated_at, state_json, last_seq, last_output_id)
         VALUES('hash-a', 1, 1, '{"turn":3}', 3, 15), ('hash-b', 1, 1, '{"turn":1}', 1, 2);
       INSERT INTO outputs(session_id, id, seq, frame) VALUES
@@ -329,7 +317,7 @@ TEST(SqliteStore, AVersion2FileKeepsItsOutputsWhenMigratedToOneRowPerTurn) {
         (1, 9, 3, 'a9'), (1, 11, 3, 'a11'), (1, 12, 3, 'a12'), (1, 13, 3, 'a13'), (1, 14, 3, 'a14'),
         (1, 15, 3, 'a15');
       PRAGMA user_version = 2;)sql";
-    ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, v2.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
   auto store = open_store(folder.file());
