@@ -1,11 +1,8 @@
 // docs/cli.md shows real output: its files are written to a temporary folder, each
 // `$ trellis ...` block in a ```console fence is run there, and the output must be
 // what the page shows.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +10,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "run_trellis.hpp"
 
 namespace trellis::cli {
 namespace {
@@ -68,16 +67,9 @@ Page read_page(const fs::path& file) {
 
 std::string run_in(const fs::path& folder, const std::string& command) {
   auto bin = fs::path(TRELLIS_BINARY).parent_path().string();
-  std::string shell = "cd '" + folder.string() + "' && PATH='" + bin + "':\"$PATH\" && unset TRELLIS_DIALOGS && (" +
-                      command + ") 2>&1 </dev/null";
-  std::string output;
-  FILE* pipe = ::popen(shell.c_str(), "r");
-  if (pipe == nullptr) return "popen failed";
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  ::pclose(pipe);
-  return output;
+  auto ran = run_shell("cd '" + folder.string() + "' && PATH='" + bin + "':\"$PATH\" && unset TRELLIS_DIALOGS && (" +
+                                command + " 2>&1) </dev/null");
+  return ran.status == -1 && ran.output.empty() ? "could not run the example" : ran.output;
 }
 
 TEST(CliDocs, ExamplesShowRealOutput) {

@@ -1,9 +1,6 @@
 // `trellis safety train` and `trellis safety score`, run as a person would.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,28 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include "run_trellis.hpp"
+
 namespace trellis::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Run {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Run run(const std::string& arguments) {
-  std::string command = std::string(TRELLIS_BINARY) + " " + arguments + " 2>&1 </dev/null";
-  Run result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 class SafetyCommand : public testing::Test {
  protected:
