@@ -16,11 +16,16 @@ namespace trellis::engine {
 
 namespace {
 
-constexpr std::array<std::pair<SafetyFeatureKind, std::string_view>, 3> kKinds{{
+constexpr std::array<std::pair<SafetyFeatureKind, std::string_view>, 4> kKinds{{
     {SafetyFeatureKind::Words, "words"},
     {SafetyFeatureKind::WordPairs, "word_pairs"},
     {SafetyFeatureKind::CharNgrams, "char_ngrams"},
+    {SafetyFeatureKind::RuleMatches, "rule_matches"},
 }};
+
+bool has_kind(const std::vector<SafetyFeatureKind>& kinds, SafetyFeatureKind kind) {
+  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
 
 bool is_mark(std::string_view token) { return token == "." || token == "," || token == "\""; }
 
@@ -40,16 +45,25 @@ std::string_view name_of(SafetyFeatureKind kind) {
   return "";
 }
 
+std::string rule_feature(std::string_view rule_category, bool stood_down) {
+  if (!rule_category.empty()) return "r:" + std::string(rule_category);
+  return stood_down ? "r:stood_down" : "";
+}
+
+bool SafetyClassifier::weighs_rules() const { return has_kind(feature_kinds, SafetyFeatureKind::RuleMatches); }
+
 namespace {
 
 // Calls `take` with each feature of the normalised text, repeats included, built in one
 // reused buffer: scoring runs on every typed text and should not allocate per feature.
 template <typename Take>
-void for_each_feature(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds, Take take) {
-  auto has = [&](SafetyFeatureKind kind) { return std::find(kinds.begin(), kinds.end(), kind) != kinds.end(); };
+void for_each_feature(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds,
+                      std::string_view rules, Take take) {
+  auto has = [&](SafetyFeatureKind kind) { return has_kind(kinds, kind); };
   const bool words = has(SafetyFeatureKind::Words), pairs = has(SafetyFeatureKind::WordPairs),
              chars = has(SafetyFeatureKind::CharNgrams);
   std::string feature;
+  if (has(SafetyFeatureKind::RuleMatches) && !rules.empty()) take(feature.assign(rules));
   std::string_view previous;  // the word before, in the same clause; empty after a mark
   std::size_t at = 0;
   while (at < normalised.size()) {
@@ -82,19 +96,21 @@ void for_each_feature(std::string_view normalised, const std::vector<SafetyFeatu
 
 }  // namespace
 
-std::vector<std::string> safety_features(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds) {
+std::vector<std::string> safety_features(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds,
+                                         std::string_view rules) {
   std::vector<std::string> features;
-  for_each_feature(normalised, kinds, [&](const std::string& feature) { features.push_back(feature); });
+  for_each_feature(normalised, kinds, rules, [&](const std::string& feature) { features.push_back(feature); });
   std::sort(features.begin(), features.end());
   features.erase(std::unique(features.begin(), features.end()), features.end());
   return features;
 }
 
-std::vector<SafetyScore> score_normalised(const SafetyClassifier& classifier, std::string_view normalised) {
+std::vector<SafetyScore> score_normalised(const SafetyClassifier& classifier, std::string_view normalised,
+                                          std::string_view rules) {
   // All features end to end in one string; each counts once however often it occurs.
   std::string arena;
   std::vector<std::pair<std::size_t, std::size_t>> spans;  // (offset, length) in arena
-  for_each_feature(normalised, classifier.feature_kinds, [&](const std::string& feature) {
+  for_each_feature(normalised, classifier.feature_kinds, rules, [&](const std::string& feature) {
     spans.emplace_back(arena.size(), feature.size());
     arena += feature;
   });
@@ -197,7 +213,7 @@ class ClassifierReader {
         report_.error("S043", "/features/" + std::to_string(i),
                       "\"" + (name.is_string() ? name.get<std::string>() : std::string(type_name(name))) +
                           "\" is not a kind of feature this version knows",
-                      hint.empty() ? "known kinds: words, word_pairs, char_ngrams" : hint);
+                      hint.empty() ? "known kinds: words, word_pairs, char_ngrams, rule_matches" : hint);
         continue;
       }
       classifier_.feature_kinds.push_back(*kind);
@@ -215,6 +231,7 @@ class ClassifierReader {
       case 'w': return has(SafetyFeatureKind::Words);
       case 'b': return has(SafetyFeatureKind::WordPairs);
       case 'c': return has(SafetyFeatureKind::CharNgrams);
+      case 'r': return has(SafetyFeatureKind::RuleMatches);
       default: return false;
     }
   }
@@ -251,7 +268,7 @@ class ClassifierReader {
         report_.error("S010", pointer, "this should be a category {...}, not " + std::string(type_name(json)));
         continue;
       }
-      check_keys(json, pointer, {"id", "bias", "threshold", "weights"});
+      check_keys(json, pointer, {"id", "bias", "threshold", "rule_threshold", "weights"});
       SafetyClassifierCategory category;
       auto id = json.find("id");
       if (id == json.end() || !id->is_string()) {
@@ -272,16 +289,12 @@ class ClassifierReader {
         }
       }
       category.bias = number(json, "bias", pointer).value_or(0);
-      if (auto threshold = number(json, "threshold", pointer)) {
-        if (!(*threshold > 0 && *threshold <= 1)) {
-          report_.error("S044", pointer + "/threshold",
-                        "a threshold is a probability above 0 and at most 1, not " + std::to_string(*threshold),
-                        "0.5 means \"more likely than not\"; the trained thresholds are chosen so that few "
-                        "ordinary texts pass");
-        } else {
-          category.threshold = *threshold;
-        }
+      if (auto threshold = probability(json, "threshold", pointer,
+                                       "0.5 means \"more likely than not\"; the trained thresholds are chosen so "
+                                       "that few ordinary texts pass")) {
+        category.threshold = *threshold;
       }
+      read_rule_threshold(json, pointer, category);
       read_weights(json, pointer, category);
       categories_read_.push_back(std::move(category));
     }
@@ -302,6 +315,32 @@ class ClassifierReader {
         break;
       }
     }
+  }
+
+  // A number above 0 and at most 1 (S044 otherwise).
+  std::optional<double> probability(const Json& object, const std::string& key, const std::string& pointer,
+                                    const std::string& hint) {
+    auto value = number(object, key, pointer);
+    if (value && !(*value > 0 && *value <= 1)) {
+      report_.error("S044", child(pointer, key),
+                    "a threshold is a probability above 0 and at most 1, not " + std::to_string(*value), hint);
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  void read_rule_threshold(const Json& json, const std::string& pointer, SafetyClassifierCategory& category) {
+    if (!json.contains("rule_threshold")) return;
+    if (!classifier_.weighs_rules()) {
+      report_.error("S049", pointer + "/rule_threshold",
+                    "a \"rule_threshold\" needs \"rule_matches\" in \"features\": this model does not see "
+                    "what the rules found",
+                    kRetrain);
+      return;
+    }
+    category.rule_threshold = probability(json, "rule_threshold", pointer,
+                                          "the trained rule thresholds are low (at most 0.2): a rule's match is "
+                                          "stood down only where the model gives its category a small chance");
   }
 
   void read_weights(const Json& json, const std::string& pointer, const SafetyClassifierCategory&) {
@@ -329,7 +368,7 @@ class ClassifierReader {
         if (bad++ == 0) {
           report_.error("S045", child(pointer + "/weights", feature),
                         "the feature \"" + feature + "\" is not of a kind listed in \"features\"",
-                        "features are \"w:word\", \"b:word word\" or \"c:abc\", and their kind must be in "
+                        "features are \"w:word\", \"b:word word\", \"c:abc\" or \"r:category\", and their kind must be in "
                         "\"features\"; " + std::string(kRetrain));
         }
         continue;

@@ -219,8 +219,9 @@ bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
   return regex && RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex);
 }
 
-// The classifier's turn: no rule matched (or every match was stood down, `stood_down`).
-// The best category over its threshold wins; ties go to the policy's priority order.
+// The classifier's turn in a model that does not weigh the rules: no rule matched (or
+// every match was stood down, `stood_down`). The best category over its threshold wins;
+// ties go to the policy's priority order.
 std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::string& text, bool stood_down) {
   if (!policy.classifier || (stood_down && !policy.classifier->scores_stood_down)) return std::nullopt;
   std::optional<SafetyScore> best;
@@ -232,13 +233,46 @@ std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::strin
   return SafetyMatch{best->category, "classifier", SafetyDetector::Classifier, best->probability};
 }
 
+// A model that weighs the rules decides on every text, told what the rules found
+// (`rule`, or `stood_down`). Over a category's threshold is a detection, the best one
+// winning. Below every threshold, a rule's match still stands unless its category's
+// probability is under the lower rule_threshold: only where the model, having seen the
+// match, is confident the text is ordinary ("I'd jump off a cliff for my kids").
+std::optional<SafetyMatch> weigh(const SafetyPolicy& policy, const std::string& text,
+                                 const std::optional<SafetyMatch>& rule, bool stood_down) {
+  const auto& classifier = *policy.classifier;
+  auto scores = score_normalised(classifier, text, rule_feature(rule ? rule->category : "", stood_down));
+  std::optional<SafetyScore> best;
+  for (auto& score : scores) {
+    if (score.probability < score.threshold) continue;
+    if (!best || score.probability > best->probability) best = score;
+  }
+  if (best) {
+    if (rule && rule->category == best->category) {
+      return SafetyMatch{rule->category, rule->pattern, SafetyDetector::Rules, best->probability};
+    }
+    return SafetyMatch{best->category, "classifier", SafetyDetector::Classifier, best->probability};
+  }
+  if (!rule) return std::nullopt;
+  for (std::size_t c = 0; c < scores.size(); ++c) {
+    if (scores[c].category != rule->category) continue;
+    const auto& bar = classifier.categories[c].rule_threshold;
+    if (bar && scores[c].probability < *bar) return std::nullopt;
+    return SafetyMatch{rule->category, rule->pattern, SafetyDetector::Rules, scores[c].probability};
+  }
+  return rule;  // a category the model has no weights for: the rules alone decide it
+}
+
 }  // namespace
 
-std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view raw) {
-  if (!policy.matcher) return std::nullopt;
-  std::string text = normalise_for_safety(raw);
+namespace {
+
+// What the rules alone find: the first category (in priority order) with a match the
+// context does not stand down; sets `stood_down` when patterns matched but every match was.
+std::optional<SafetyMatch> match_rules(const SafetyPolicy& policy, const std::string& text, bool& stood_down) {
+  stood_down = false;
   std::vector<int> hits;
-  if (!policy.matcher->Match(text, &hits)) return classify(policy, text, /*stood_down=*/false);
+  if (!policy.matcher || !policy.matcher->Match(text, &hits)) return std::nullopt;
   std::sort(hits.begin(), hits.end());
 
   std::vector<Span> idiom_spans;
@@ -282,9 +316,30 @@ std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view r
       }
     }
   }
-  if (!best) return classify(policy, text, /*stood_down=*/true);
+  if (!best) {
+    stood_down = true;
+    return std::nullopt;
+  }
   const auto& category = policy.categories[best->first];
   return SafetyMatch{category.id, category.patterns[best->second].source, SafetyDetector::Rules, 0};
+}
+
+}  // namespace
+
+std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view raw) {
+  if (!policy.matcher) return std::nullopt;
+  std::string text = normalise_for_safety(raw);
+  bool stood_down = false;
+  auto rule = match_rules(policy, text, stood_down);
+  if (policy.classifier && policy.classifier->weighs_rules()) return weigh(policy, text, rule, stood_down);
+  if (rule) return rule;
+  return classify(policy, text, stood_down);
+}
+
+SafetyRuleVerdict match_safety_rules(const SafetyPolicy& policy, std::string_view raw) {
+  SafetyRuleVerdict verdict;
+  verdict.match = match_rules(policy, normalise_for_safety(raw), verdict.stood_down);
+  return verdict;
 }
 
 std::string_view name_of(SafetyDetector detector) {

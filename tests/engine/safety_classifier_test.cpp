@@ -56,6 +56,16 @@ TEST(SafetyFeatures, KindNames) {
   EXPECT_FALSE(safety_feature_kind("trigrams"));
 }
 
+TEST(SafetyFeatures, WhatTheRulesFoundIsOneFeature) {
+  EXPECT_EQ(rule_feature("self_harm", false), "r:self_harm");
+  EXPECT_EQ(rule_feature("", true), "r:stood_down");
+  EXPECT_EQ(rule_feature("", false), "");
+  EXPECT_EQ(safety_features("cut", {SafetyFeatureKind::Words, SafetyFeatureKind::RuleMatches}, "r:self_harm"),
+            (std::vector<std::string>{"r:self_harm", "w:cut"}));
+  // Only a model trained with it is told.
+  EXPECT_EQ(safety_features("cut", {SafetyFeatureKind::Words}, "r:self_harm"), std::vector<std::string>{"w:cut"});
+}
+
 // ---------------------------------------------------------------------------
 // Loading
 // ---------------------------------------------------------------------------
@@ -148,7 +158,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "/categories/0/weights/w:train"},
         LoadError{"missing bias", [](json& m) { m["categories"][0].erase("bias"); }, "S012", "/categories/0"},
         LoadError{"weights not an object", [](json& m) { m["categories"][0]["weights"] = json::array(); }, "S010",
-                  "/categories/0/weights"}),
+                  "/categories/0/weights"},
+        LoadError{"rule threshold without rule_matches", [](json& m) { m["categories"][2]["rule_threshold"] = 0.3; },
+                  "S049", "/categories/2/rule_threshold"},
+        LoadError{"rule threshold not a probability",
+                  [](json& m) {
+                    m["features"].push_back("rule_matches");
+                    m["categories"][2]["rule_threshold"] = 0;
+                  },
+                  "S044", "/categories/2/rule_threshold"},
+        LoadError{"rule feature without rule_matches", [](json& m) { m["categories"][0]["weights"]["r:self_harm"] = 3; },
+                  "S045", "/categories/0/weights/r:self_harm"}),
     [](const testing::TestParamInfo<LoadError>& info) {
       std::string name = info.param.name;
       for (char& c : name) {
@@ -292,6 +312,83 @@ TEST(SafetyDetectWithClassifier, WithoutAClassifierTheRulesAlone) {
   rules->classifier = nullptr;
   EXPECT_FALSE(detect(*rules, "thinking about the last train"));
   EXPECT_TRUE(detect(*rules, "kms"));
+}
+
+// ---------------------------------------------------------------------------
+// Detection with a model that weighs the rules
+// ---------------------------------------------------------------------------
+
+// "r:<category>" weighs heavily, as in a trained model; "w:cliff" and "w:kids" pull a
+// figure of speech down; "b:last train" finds what no rule does.
+json weighing_classifier() {
+  json model = small_classifier();
+  model["features"] = {"words", "word_pairs", "rule_matches"};
+  model["scores_stood_down"] = true;
+  model["categories"][0]["weights"] = {{"r:suicidal_thoughts", 12}, {"b:last train", 20}, {"w:kids", -40}};
+  model["categories"][1]["weights"] = {{"r:self_harm", 12}, {"b:myself again", 14}};
+  model["categories"][2]["weights"] = {{"r:harm_to_others", 12}};
+  model["categories"][3]["weights"] = {{"r:abuse_or_danger", 12}, {"r:suicidal_thoughts", 3}, {"w:leave", 25}};
+  for (auto& category : model["categories"]) category["rule_threshold"] = 0.05;
+  return model;
+}
+
+TEST(SafetyDetectWeighingRules, ARuleMatchTheModelKeepsIsTheRules) {
+  auto policy = policy_with(weighing_classifier());
+  ASSERT_TRUE(policy);
+  ASSERT_TRUE(policy->classifier->weighs_rules());
+  // 8 features (4 words, 3 pairs, r:suicidal_thoughts): 12 / sqrt(8) - 4, under the threshold (0.9) but
+  // over the rule threshold.
+  auto match = detect(*policy, "i will kill myself");
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->category, "suicidal_thoughts");
+  EXPECT_EQ(match->detector, SafetyDetector::Rules);
+  EXPECT_EQ(match->pattern, "\\bkill myself\\b");
+  EXPECT_GT(match->probability, 0.05);
+}
+
+TEST(SafetyDetectWeighingRules, AMatchTheModelIsConfidentIsOrdinaryIsStoodDown) {
+  auto policy = policy_with(weighing_classifier());
+  ASSERT_TRUE(policy);
+  EXPECT_FALSE(detect(*policy, "i would kill myself for my kids"));
+  // Without its rule threshold the category's rule matches all stand.
+  json model = weighing_classifier();
+  model["categories"][0].erase("rule_threshold");
+  auto floor = policy_with(model);
+  ASSERT_TRUE(floor);
+  EXPECT_TRUE(detect(*floor, "i would kill myself for my kids"));
+}
+
+TEST(SafetyDetectWeighingRules, TheModelFindsWhatNoRuleDoes) {
+  auto policy = policy_with(weighing_classifier());
+  ASSERT_TRUE(policy);
+  auto match = detect(*policy, "the last train");
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->category, "suicidal_thoughts");
+  EXPECT_EQ(match->detector, SafetyDetector::Classifier);
+}
+
+TEST(SafetyDetectWeighingRules, TheModelCanNameAnotherCategory) {
+  auto policy = policy_with(weighing_classifier());
+  ASSERT_TRUE(policy);
+  // The rule reads a threat to kill himself; the model, told so, reads control.
+  auto match = detect(*policy, "he says he will kill myself if i leave");
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->category, "abuse_or_danger");
+  EXPECT_EQ(match->detector, SafetyDetector::Classifier);
+}
+
+TEST(SafetyDetectWeighingRules, StoodDownTextsAreScoredToo) {
+  json model = weighing_classifier();
+  model["categories"][1]["weights"]["r:stood_down"] = 10;
+  auto policy = policy_with(model);
+  ASSERT_TRUE(policy);
+  auto verdict = match_safety_rules(*policy, "i will never hurt myself again");
+  EXPECT_FALSE(verdict.match);
+  EXPECT_TRUE(verdict.stood_down);
+  auto match = detect(*policy, "i will never hurt myself again");
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->category, "self_harm");
+  EXPECT_EQ(match->detector, SafetyDetector::Classifier);
 }
 
 }  // namespace

@@ -239,10 +239,45 @@ TEST(SafetyCorpus, HeldOut11NeverTunedOn) {
 //   rules alone:                  9, 17, 17 and 23 of 50 found; 12 of 220 benign answered;
 //   rules + shipped classifier:  31, 40, 37 and 37 of 50 found; 14 of 220 benign answered.
 // (The classifier before this retraining, also run once: 34, 36, 39 and 36; 14 of 220.)
-// Training or tuning on this file ends its use as a measure: write heldout13.tsv first.
+// The shipped classifier has since been retrained with heldout12.tsv among its files, so with
+// the classifier this is now a tuned-set check; with the rules alone it still measures.
 TEST(SafetyCorpus, HeldOut12NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout12.tsv", {0.16, 0.32, 0.32, 0.44, 0.055});
   expect_floors(shipped_policy(), "heldout12.tsv", {0.60, 0.78, 0.72, 0.72, 0.064});
+}
+
+// heldout13.tsv: a nineteenth writer who had seen neither the rules, the classifier nor any
+// corpus, committed before the seventh retraining (the model that weighs the rules, on
+// train11.tsv, train12.tsv and heldout12.tsv) and never read by it. Run untuned and
+// untrained, 2026-11-25:
+//   rules alone:                        19, 24, 14 and 25 of 50 found; 4 of 220 benign answered;
+//   the seventh retraining, first run:  37, 45, 43 and 45 of 50 found; 1 of 220 benign answered;
+//   after train13.tsv:                  38, 47, 43 and 46 of 50 found; 1 of 220 benign answered;
+//   as shipped, rule thresholds capped: 38, 47, 43 and 46 of 50 found; 3 of 220 benign answered.
+// (The classifier before this retraining, also run once: 34, 41, 36 and 40; 6 of 220.)
+// train13.tsv (answers to the flows' own questions) was added because the first model
+// answered "0" and "that I'll get injured" in the flows' transcripts, and the cap because it
+// stood down a clear self-harm statement in heldout12.tsv, not for this file; the floors are
+// just under the shipped run. Training or tuning on this file ends its use as a
+// measure: write heldout14.tsv first.
+TEST(SafetyCorpus, HeldOut13NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout13.tsv", {0.36, 0.46, 0.26, 0.48, 0.019});
+  expect_floors(shipped_policy(), "heldout13.tsv", {0.74, 0.92, 0.84, 0.90, 0.014});
+}
+
+// reflective_prose2.txt: 300 lines of reflective prose by a writer who had seen no detector,
+// never trained on (reflective_prose.txt is among the training files, so its 0 answered
+// says less). Run 2026-11-25: the rules answer 5; rules + the classifier 7 (2.3%) with the
+// first models of the seventh retraining and 9 (3.0%, over the 1% aimed at) as shipped, whose
+// rule thresholds are capped; the classifier before this retraining answered 10. They are
+// figures of speech, advice about anger at "the person who hurt you", resolved attempts and
+// scars (docs/safety.md, "How well it works").
+TEST(SafetyCorpus, HeldOutReflectiveProse) {
+  auto rules = score(*shipped_rules(), "reflective_prose2.txt", false);
+  auto both = score(*shipped_policy(), "reflective_prose2.txt", false);
+  EXPECT_EQ(both.benign, 300);
+  EXPECT_LE(rules.false_positives, 5);
+  EXPECT_LE(both.false_positives, 9);
 }
 
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "trellis/engine_io/flow_directory.hpp"
 
@@ -20,11 +21,13 @@ const fs::path kRoot = TRELLIS_SOURCE_DIR;
 const char* const kRetrainCommand =
     "trellis safety train --corpus tests/safety/train.tsv tests/safety/train2.tsv tests/safety/train3.tsv "
     "tests/safety/train4.tsv tests/safety/train5.tsv tests/safety/train6.tsv tests/safety/train7.tsv "
-    "tests/safety/train8.tsv tests/safety/train9.tsv tests/safety/train10.tsv tests/safety/heldout.tsv "
-    "tests/safety/heldout2.tsv tests/safety/heldout3.tsv tests/safety/heldout4.tsv tests/safety/heldout5.tsv "
-    "tests/safety/heldout6.tsv tests/safety/heldout7.tsv tests/safety/heldout8.tsv tests/safety/heldout9.tsv "
-    "tests/safety/heldout10.tsv tests/safety/heldout11.tsv "
-    "--prose tests/safety/reflective_prose.txt --out dialogs/safety/classifier.json";
+    "tests/safety/train8.tsv tests/safety/train9.tsv tests/safety/train10.tsv tests/safety/train11.tsv "
+    "tests/safety/train12.tsv tests/safety/train13.tsv tests/safety/heldout.tsv tests/safety/heldout2.tsv "
+    "tests/safety/heldout3.tsv tests/safety/heldout4.tsv tests/safety/heldout5.tsv "
+    "tests/safety/heldout6.tsv tests/safety/heldout7.tsv tests/safety/heldout8.tsv "
+    "tests/safety/heldout9.tsv tests/safety/heldout10.tsv tests/safety/heldout11.tsv "
+    "tests/safety/heldout12.tsv --prose tests/safety/reflective_prose.txt --out "
+    "dialogs/safety/classifier.json";
 
 std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {
   auto policy = engine::compile_safety_policy(engine_io::read_file(kRoot / "dialogs/safety/policy.json"),
@@ -93,6 +96,34 @@ TEST(SafetyTraining, SameInputSameBytes) {
   EXPECT_EQ((*classifier)->categories.size(), 4u);
 }
 
+// Five labelled files or more: each fold holds whole files, so thresholds are set on writers
+// the model has not seen; fewer: blocks of each file. Rule thresholds never pass their cap.
+TEST(SafetyTraining, FoldsHoldWholeFilesAndRuleThresholdsAreCapped) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  auto read = [](std::initializer_list<const char*> files) {
+    std::vector<CorpusFile> corpus;
+    for (const char* file : files) corpus.push_back(read_corpus(kRoot / "tests/safety" / file, false));
+    return corpus;
+  };
+  TrainingOptions options;
+  options.c_grid = {16};
+  options.max_rule_threshold = 0.1;
+  auto five = train_safety_classifier(
+      *rules, read({"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"}), options);
+  auto model = nlohmann::json::parse(five.json);
+  EXPECT_EQ(model["training"]["folds_hold"], "whole files");
+  EXPECT_EQ(model["features"].back(), "rule_matches");
+  for (const auto& category : model["categories"]) {
+    ASSERT_TRUE(category.contains("rule_threshold")) << category["id"];
+    EXPECT_LE(category["rule_threshold"].get<double>(), 0.1) << category["id"];
+    EXPECT_GT(category["weights"].value("r:" + category["id"].get<std::string>(), 0.0), 1.0)
+        << "a rule's finding should count for its category: " << category["id"];
+  }
+  auto two = train_safety_classifier(*rules, read({"heldout.tsv", "heldout2.tsv"}), options);
+  EXPECT_EQ(nlohmann::json::parse(two.json)["training"]["folds_hold"], "blocks of each file");
+}
+
 // classifier.json records the SHA-256 of every file it was trained on. Editing a corpus
 // file (or the list of files) without retraining fails here.
 TEST(SafetyTraining, TheShippedClassifierIsCurrent) {
@@ -123,9 +154,11 @@ TEST(SafetyTraining, ScoresCountAResponseUnderAnotherCategorySeparately) {
 // The honest measure (docs/safety.md): a model trained without heldout5.tsv, on the files
 // and with the procedure that built the shipped one, scored on heldout5.tsv, which no rule
 // was tuned on and which an independent writer wrote. The floors are that measurement
-// (2026-11-25; C 128, which cross-validation over the default grid chooses on these files):
-// 34, 34, 36 and 33 of 50 found (rules alone: 27, 30, 30, 27); 12 of 220 benign lines
-// answered (rules alone 11).
+// (2026-11-25, the model weighing the rules; C 128): 33, 32, 40 and 31 of 50 found (rules
+// alone: 27, 30, 30, 27); 9 of 220 benign lines answered (rules alone 11). On five files
+// this small the model that weighs the rules does about what the one that only added to
+// them did (34, 34, 36, 33; 12 answered): its gain shows on the larger corpus
+// (SafetyCorpus.HeldOut13NeverTunedOn).
 TEST(SafetyTraining, LeaveHeldOut5Out) {
   auto rules = shipped_rules();
   ASSERT_TRUE(rules);
@@ -156,13 +189,22 @@ TEST(SafetyTraining, LeaveHeldOut5Out) {
   }
   std::cout << "  heldout5 false positives: rules " << alone.false_positives << "/" << alone.benign
             << ", rules+classifier " << both.false_positives << "/" << both.benign << "\n";
-  EXPECT_GE(both.recall_of("suicidal_thoughts"), 0.66);
-  EXPECT_GE(both.recall_of("self_harm"), 0.66);
-  EXPECT_GE(both.recall_of("harm_to_others"), 0.70);
-  EXPECT_GE(both.recall_of("abuse_or_danger"), 0.64);
-  EXPECT_LE(both.false_positive_rate(), 0.055);
-  // The rules are the floor: the classifier only adds detections.
-  for (const auto& [id, counts] : alone.recall) EXPECT_GE(both.recall[id].first, counts.first) << id;
+  EXPECT_GE(both.recall_of("suicidal_thoughts"), 0.64);
+  EXPECT_GE(both.recall_of("self_harm"), 0.62);
+  EXPECT_GE(both.recall_of("harm_to_others"), 0.78);
+  EXPECT_GE(both.recall_of("abuse_or_danger"), 0.60);
+  EXPECT_LE(both.false_positive_rate(), 0.045);
+  // The model weighs the rules' matches rather than adding to them, but keeps nearly all of
+  // the right ones.
+  int right = 0, kept = 0;
+  for (const auto& text : heldout5.texts) {
+    auto rule = engine::detect(*rules, text.text);
+    if (!rule || rule->category != text.label) continue;
+    ++right;
+    auto match = engine::detect(*combined, text.text);
+    kept += match && match->category == text.label;
+  }
+  EXPECT_GE(kept, right * 95 / 100) << kept << " of the rules' " << right << " right matches kept";
 
   auto prose = read_corpus(kRoot / "tests/safety/reflective_prose.txt", true);
   EXPECT_LE(score_corpus(*combined, prose).false_positive_rate(), 0.01);

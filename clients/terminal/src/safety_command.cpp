@@ -75,6 +75,8 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
   if (!command.c.empty()) options.c_grid = command.c;
   options.max_false_positives = command.max_false_positives;
   options.max_prose_false_positives = command.max_prose_false_positives;
+  options.max_rule_matches_dropped = command.max_rule_matches_dropped;
+  options.max_rule_threshold = command.max_rule_threshold;
   options.prune_below = command.prune;
   options.scores_stood_down = command.scores_stood_down;
   if (!command.features.empty()) {
@@ -82,7 +84,8 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
     for (const auto& name : command.features) {
       auto kind = engine::safety_feature_kind(name);
       if (!kind) {
-        err << "--features: \"" << name << "\" is not a kind of feature (words, word_pairs, char_ngrams)\n";
+        err << "--features: \"" << name
+            << "\" is not a kind of feature (words, word_pairs, char_ngrams, rule_matches)\n";
         return 1;
       }
       options.feature_kinds.push_back(*kind);
@@ -91,9 +94,14 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
   auto trained = training::train_safety_classifier(*policy, corpus, options);
   out << "cross-validation (" << options.folds
       << " folds; found by the rules -> by the rules and the classifier (by the classifier alone)):\n";
+  // (the folds hold whole files when there are at least as many labelled files as folds)
   for (const auto& cv : trained.tried) print_cross_validation(cv, out);
   out << "chosen: C " << trained.chosen.c << "; thresholds";
   for (const auto& [id, threshold] : trained.chosen.thresholds) out << " " << id << " " << threshold;
+  if (!trained.chosen.rule_thresholds.empty()) {
+    out << "; rule thresholds";
+    for (const auto& [id, threshold] : trained.chosen.rule_thresholds) out << " " << id << " " << threshold;
+  }
   out << "\n";
   std::ofstream file(command.out, std::ios::binary | std::ios::trunc);
   file << trained.json;
@@ -173,24 +181,31 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
       ->check(CLI::ExistingFile);
   train->add_option("--prose", command.prose, "Plain-text files, one benign text a line")->check(CLI::ExistingFile);
   train->add_option("--out", command.out, "Where to write the model, e.g. dialogs/safety/classifier.json")->required();
-  train->add_option("--policy", command.policy, "The policy whose categories and rules to train behind")
+  train->add_option("--policy", command.policy, "The policy whose categories and rules the model is trained with")
       ->check(CLI::ExistingFile);
   train->add_option("--c", command.c, "Regularisation C to try (default: 16 32 64 128 256, chosen by cross-validation)");
   train->add_option("--max-false-positives", command.max_false_positives,
-                    "Share of benign labelled texts the classifier may add (default 0.015)");
+                    "Share of benign labelled texts answered in cross-validation, rules and model together "
+                    "(default 0.04)");
   train->add_option("--max-prose-false-positives", command.max_prose_false_positives,
-                    "Share of prose lines the classifier may add (default 0.0075)");
+                    "The same for prose lines (default 0.01)");
+  train->add_option("--max-rule-matches-dropped", command.max_rule_matches_dropped,
+                    "Share of the rules' right matches the model may stand down (default 0.02)");
+  train->add_option("--max-rule-threshold", command.max_rule_threshold,
+                    "The most a rule threshold may be: matches are stood down only below it (default 0.2)");
   train->add_option("--prune", command.prune, "Drop weights smaller than this (default 0.2)");
-  train->add_option("--features", command.features, "Kinds of feature: words word_pairs char_ngrams (default: all)");
+  train->add_option("--features", command.features,
+                    "Kinds of feature: words word_pairs char_ngrams rule_matches (default: all)");
   train->add_flag("--score-stood-down", command.scores_stood_down,
-                  "Also score texts whose rule match the context stood down (negation, idiom, quote, past)");
+                  "Without rule_matches: also score texts whose rule match the context stood down");
   train->footer(R"(Prints the cross-validation for each C and what it chose. The same files give the same bytes.
 
 Examples:
   trellis safety train --corpus tests/safety/train.tsv tests/safety/heldout.tsv tests/safety/heldout2.tsv \
       tests/safety/heldout3.tsv tests/safety/heldout4.tsv tests/safety/heldout5.tsv \
-      --prose tests/safety/reflective_prose.txt --out dialogs/safety/classifier.json
-                                     the shipped model, from the repository root)");
+      --prose tests/safety/reflective_prose.txt --out /tmp/classifier.json
+                                     a model on some of the shipped files (the shipped model's
+                                     command: docs/safety.md, "Retraining"), from the repository root)");
   auto* score = safety->add_subcommand("score", "Recall and false positives, rules alone and with the classifier");
   score->add_option("--corpus", command.corpus, "Labelled files, one \"label<TAB>text\" a line")->check(CLI::ExistingFile);
   score->add_option("--prose", command.prose, "Plain-text files, one benign text a line")->check(CLI::ExistingFile);

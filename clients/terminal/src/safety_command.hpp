@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "trellis/safety_training/safety_training.hpp"
+
 namespace trellis::cli {
 
 struct SafetyCommand {
@@ -18,8 +20,10 @@ struct SafetyCommand {
   // train
   std::string out;
   std::vector<double> c;                  // empty: the default grid
-  double max_false_positives = 0.015;
-  double max_prose_false_positives = 0.0075;
+  double max_false_positives = safety_training::TrainingOptions{}.max_false_positives;
+  double max_prose_false_positives = safety_training::TrainingOptions{}.max_prose_false_positives;
+  double max_rule_matches_dropped = safety_training::TrainingOptions{}.max_rule_matches_dropped;
+  double max_rule_threshold = safety_training::TrainingOptions{}.max_rule_threshold;
   double prune = 0.2;
   std::vector<std::string> features;      // empty: every kind
   bool scores_stood_down = false;

@@ -155,21 +155,65 @@ bool classifier_sees(const Example& example, bool scores_stood_down) {
   return example.rule_category < 0 && (!example.rule_stood_down || scores_stood_down);
 }
 
-// Thresholds that let the classifier add at most the allowed false positives: each
-// category's threshold lies between its m-th and (m+1)-th highest benign score, for the
-// largest m that keeps both budgets (labelled benign texts and prose, all categories together).
-std::vector<double> choose_thresholds(const std::vector<Example>& examples, const std::vector<std::vector<double>>& oof,
-                                      std::size_t categories, const TrainingOptions& options) {
+// Thresholds as engine::detect reads them.
+struct Thresholds {
+  std::vector<double> category;
+  std::vector<double> rule;  // empty unless the model weighs the rules
+};
+
+// What engine::detect answers for an example with probabilities `p`: -1 for nothing.
+int decide(const Example& example, const std::vector<double>& p, const Thresholds& t, bool weighs_rules,
+           bool scores_stood_down) {
+  if (weighs_rules) {
+    int best = verdict(p, t.category);
+    if (best >= 0 || example.rule_category < 0) return best;
+    auto k = static_cast<std::size_t>(example.rule_category);
+    return p[k] >= t.rule[k] ? example.rule_category : -1;
+  }
+  if (example.rule_category >= 0) return example.rule_category;
+  return classifier_sees(example, scores_stood_down) ? verdict(p, t.category) : -1;
+}
+
+// Each category's rule_threshold: just under the out-of-fold probabilities of all but the
+// allowed share of the rules' right matches.
+std::vector<double> choose_rule_thresholds(const std::vector<Example>& examples,
+                                           const std::vector<std::vector<double>>& oof, std::size_t categories,
+                                           double max_dropped, double max_threshold) {
+  std::vector<double> out(categories, 1e-9);
+  for (std::size_t k = 0; k < categories; ++k) {
+    std::vector<double> kept;
+    for (std::size_t i = 0; i < examples.size(); ++i) {
+      if (examples[i].category == static_cast<int>(k) && examples[i].rule_category == examples[i].category) {
+        kept.push_back(oof[i][k]);
+      }
+    }
+    std::sort(kept.begin(), kept.end());
+    auto dropped = static_cast<std::size_t>(max_dropped * static_cast<double>(kept.size()));
+    if (kept.empty()) continue;
+    double below = dropped == 0 ? 0.0 : kept[dropped - 1];
+    out[k] = std::clamp((below + kept[dropped]) / 2, 1e-9, max_threshold);
+  }
+  return out;
+}
+
+// Thresholds that keep the detector's false positives within both budgets (labelled
+// benign texts and prose): each category's threshold lies between its m-th and (m+1)-th
+// highest benign score, for the largest m that fits.
+Thresholds choose_thresholds(const std::vector<Example>& examples, const std::vector<std::vector<double>>& oof,
+                             std::size_t categories, const TrainingOptions& options, bool weighs_rules) {
+  Thresholds out;
+  if (weighs_rules) out.rule = choose_rule_thresholds(examples, oof, categories, options.max_rule_matches_dropped,
+                                      options.max_rule_threshold);
   int benign = 0, prose = 0;
-  std::vector<std::size_t> seen;  // benign texts the classifier would score
+  std::vector<std::size_t> scored;  // benign texts the model scores
   for (std::size_t i = 0; i < examples.size(); ++i) {
     if (examples[i].category >= 0) continue;
     (examples[i].is_prose ? prose : benign)++;
-    if (classifier_sees(examples[i], options.scores_stood_down)) seen.push_back(i);
+    if (weighs_rules || classifier_sees(examples[i], options.scores_stood_down)) scored.push_back(i);
   }
   std::vector<std::vector<double>> sorted(categories);
   for (std::size_t k = 0; k < categories; ++k) {
-    for (std::size_t i : seen) {
+    for (std::size_t i : scored) {
       if (!examples[i].is_prose) sorted[k].push_back(oof[i][k]);
     }
     std::sort(sorted[k].rbegin(), sorted[k].rend());
@@ -184,34 +228,45 @@ std::vector<double> choose_thresholds(const std::vector<Example>& examples, cons
     }
     return t;
   };
-  auto fits = [&](const std::vector<double>& t) {
+  auto fits = [&](const Thresholds& t) {
     int false_positives = 0, prose_false_positives = 0;
-    for (std::size_t i : seen) {
-      if (verdict(oof[i], t) >= 0) (examples[i].is_prose ? prose_false_positives : false_positives)++;
+    for (std::size_t i = 0; i < examples.size(); ++i) {
+      if (examples[i].category >= 0) continue;
+      if (decide(examples[i], oof[i], t, weighs_rules, options.scores_stood_down) >= 0) {
+        (examples[i].is_prose ? prose_false_positives : false_positives)++;
+      }
     }
     return false_positives <= options.max_false_positives * benign &&
            prose_false_positives <= options.max_prose_false_positives * prose;
   };
   std::size_t m = 0;
-  while (m + 1 <= seen.size() && fits(thresholds_for(m + 1))) ++m;
-  return thresholds_for(m);
+  out.category = thresholds_for(0);
+  for (;;) {
+    Thresholds next = out;
+    next.category = thresholds_for(m + 1);
+    if (m + 1 > scored.size() || !fits(next)) break;
+    out = std::move(next);
+    ++m;
+  }
+  return out;
 }
 
 CrossValidation measure(const std::vector<Example>& examples, const std::vector<std::vector<double>>& oof,
-                        const std::vector<double>& thresholds, const SafetyPolicy& policy, double c,
+                        const Thresholds& t, const SafetyPolicy& policy, double c, bool weighs_rules,
                         bool scores_stood_down) {
+  const auto& thresholds = t.category;
   CrossValidation cv;
   cv.c = c;
   for (std::size_t k = 0; k < policy.categories.size(); ++k) {
     cv.thresholds[policy.categories[k].id] = thresholds[k];
+    if (weighs_rules) cv.rule_thresholds[policy.categories[k].id] = t.rule[k];
     cv.rules_recall[policy.categories[k].id] = {0, 0};
     cv.combined_recall[policy.categories[k].id] = {0, 0};
     cv.classifier_recall[policy.categories[k].id] = {0, 0};
   }
   for (std::size_t i = 0; i < examples.size(); ++i) {
     const Example& example = examples[i];
-    int combined = example.rule_category;
-    if (classifier_sees(example, scores_stood_down)) combined = verdict(oof[i], thresholds);
+    int combined = decide(example, oof[i], t, weighs_rules, scores_stood_down);
     if (example.category >= 0) {
       const auto& id = policy.categories[static_cast<std::size_t>(example.category)].id;
       ++cv.rules_recall[id].second;
@@ -284,11 +339,18 @@ CorpusFile read_corpus(const std::filesystem::path& path, bool is_prose) {
   return file;
 }
 
-double CrossValidation::mean_classifier_recall() const {
+namespace {
+
+double mean_recall(const std::map<std::string, std::pair<int, int>>& recall) {
   double sum = 0;
-  for (const auto& [category, counts] : classifier_recall) sum += counts.second ? double(counts.first) / counts.second : 0;
-  return classifier_recall.empty() ? 0 : sum / static_cast<double>(classifier_recall.size());
+  for (const auto& [category, counts] : recall) sum += counts.second ? double(counts.first) / counts.second : 0;
+  return recall.empty() ? 0 : sum / static_cast<double>(recall.size());
 }
+
+}  // namespace
+
+double CrossValidation::mean_classifier_recall() const { return mean_recall(classifier_recall); }
+double CrossValidation::mean_combined_recall() const { return mean_recall(combined_recall); }
 
 std::shared_ptr<const SafetyPolicy> rules_only(const SafetyPolicy& policy) {
   auto copy = std::make_shared<SafetyPolicy>(policy);
@@ -302,6 +364,11 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   set_print_string_function(&quiet);
   auto rules = rules_only(policy);
   const std::size_t categories = policy.categories.size();
+  const bool weighs_rules = std::find(options.feature_kinds.begin(), options.feature_kinds.end(),
+                                      engine::SafetyFeatureKind::RuleMatches) != options.feature_kinds.end();
+  const auto labelled_files = std::count_if(corpus.begin(), corpus.end(), [](const auto& f) { return !f.is_prose; });
+  const bool folds_by_file = labelled_files >= options.folds;
+  int labelled_index = 0;
 
   // The vocabulary, in sorted order, so that feature indices do not depend on the input order.
   std::vector<Example> examples;
@@ -309,11 +376,14 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   std::map<std::string, int> vocabulary;
   for (const auto& file : corpus) {
     const int size = static_cast<int>(file.texts.size());
+    const int file_fold = file.is_prose ? -1 : labelled_index++ % options.folds;
     for (int j = 0; j < size; ++j) {
       const auto& text = file.texts[static_cast<std::size_t>(j)];
       Example example;
       example.is_prose = file.is_prose;
-      example.fold = j * options.folds / std::max(size, 1);  // contiguous blocks: a family stays together
+      // Whole files when there are enough: a writer's texts are all in one fold. Otherwise
+      // contiguous blocks, so that paraphrases written side by side stay together.
+      example.fold = folds_by_file && file_fold >= 0 ? file_fold : j * options.folds / std::max(size, 1);
       if (text.label != "benign") {
         const auto* category = policy.category(text.label);
         if (category == nullptr) {
@@ -322,12 +392,14 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
         }
         example.category = static_cast<int>(category - policy.categories.data());
       }
-      if (auto match = engine::detect(*rules, text.text)) {
-        example.rule_category = static_cast<int>(policy.category(match->category) - policy.categories.data());
-      } else {
-        example.rule_stood_down = rules->matcher && rules->matcher->Match(engine::normalise_for_safety(text.text), nullptr);
+      auto found = engine::match_safety_rules(*rules, text.text);
+      if (found.match) {
+        example.rule_category = static_cast<int>(policy.category(found.match->category) - policy.categories.data());
       }
-      features_of.push_back(engine::safety_features(engine::normalise_for_safety(text.text), options.feature_kinds));
+      example.rule_stood_down = found.stood_down;
+      features_of.push_back(engine::safety_features(
+          engine::normalise_for_safety(text.text), options.feature_kinds,
+          engine::rule_feature(found.match ? found.match->category : "", found.stood_down)));
       for (const auto& feature : features_of.back()) vocabulary.emplace(feature, 0);
       examples.push_back(std::move(example));
     }
@@ -344,7 +416,7 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   }
 
   TrainedClassifier result;
-  std::vector<std::vector<double>> best_thresholds_for_c;
+  std::vector<Thresholds> best_thresholds_for_c;
   for (double c : options.c_grid) {
     std::vector<std::vector<double>> oof(examples.size());
     for (int fold = 0; fold < options.folds; ++fold) {
@@ -358,13 +430,18 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
         if (examples[i].fold == fold) oof[i] = probabilities(weights, examples[i], dense);
       }
     }
-    auto thresholds = choose_thresholds(examples, oof, categories, options);
-    result.tried.push_back(measure(examples, oof, thresholds, policy, c, options.scores_stood_down));
+    auto thresholds = choose_thresholds(examples, oof, categories, options, weighs_rules);
+    result.tried.push_back(measure(examples, oof, thresholds, policy, c, weighs_rules, options.scores_stood_down));
     best_thresholds_for_c.push_back(std::move(thresholds));
   }
   std::size_t best = 0;
+  // A model that weighs the rules is the detector, and is chosen on what it finds; one that
+  // adds to the rules on what it finds alone (CrossValidation::classifier_recall).
+  auto merit = [&](const CrossValidation& cv) {
+    return weighs_rules ? cv.mean_combined_recall() : cv.mean_classifier_recall();
+  };
   for (std::size_t i = 1; i < result.tried.size(); ++i) {
-    if (result.tried[i].mean_classifier_recall() > result.tried[best].mean_classifier_recall() + 1e-12) best = i;
+    if (merit(result.tried[i]) > merit(result.tried[best]) + 1e-12) best = i;
   }
   result.chosen = result.tried[best];
   const double c = options.c_grid[best];
@@ -378,16 +455,21 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   model["format"] = engine::kSafetyClassifierFormat;
   model["features"] = Json::array();
   for (auto kind : options.feature_kinds) model["features"].push_back(std::string(engine::name_of(kind)));
-  model["scores_stood_down"] = options.scores_stood_down;
+  model["scores_stood_down"] = weighs_rules || options.scores_stood_down;
   Json training;
   training["trained_with"] = "trellis safety train";
   training["liblinear"] = liblinear_version;
   training["solver"] = "L2R_LR, one-vs-rest";
   training["c"] = c;
   training["folds"] = options.folds;
+  training["folds_hold"] = folds_by_file ? "whole files" : "blocks of each file";
   training["pruned_below"] = options.prune_below;
   training["max_false_positives"] = options.max_false_positives;
   training["max_prose_false_positives"] = options.max_prose_false_positives;
+  if (weighs_rules) {
+    training["max_rule_matches_dropped"] = options.max_rule_matches_dropped;
+    training["max_rule_threshold"] = options.max_rule_threshold;
+  }
   training["corpus"] = Json::array();
   for (const auto& file : corpus) {
     training["corpus"].push_back(
@@ -417,7 +499,8 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
     Json category;
     category["id"] = policy.categories[k].id;
     category["bias"] = weights.biases[k];
-    category["threshold"] = thresholds[k];
+    category["threshold"] = thresholds.category[k];
+    if (weighs_rules) category["rule_threshold"] = thresholds.rule[k];
     Json by_name = Json::object();
     for (auto [f, w] : weights.by_category[k]) {
       by_name[*names[static_cast<std::size_t>(f)]] = w;

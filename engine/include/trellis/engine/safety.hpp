@@ -111,7 +111,7 @@ struct SafetyMatch {
   std::string pattern;  // the source of the pattern that matched, for tracing (never the text);
                         // "classifier" when the classifier found it
   SafetyDetector detector = SafetyDetector::Rules;
-  double probability = 0;  // the classifier's, when it found it
+  double probability = 0;  // the classifier's for the category, when a classifier scored the text
 };
 
 // Matches every category at once on the normalised text. A match is stood down
@@ -121,11 +121,26 @@ struct SafetyMatch {
 // ("years ago ..., I've been well since") with no sign it is happening again. Any
 // other match, anywhere in the text, responds: when unsure, respond.
 //
-// When no rule matched and the policy has a classifier, the classifier scores the same
-// normalised text, and the category with the highest probability at or above its
-// threshold is a match (detector Classifier). A text whose rule match was stood down is
-// scored only when the model says so (SafetyClassifier::scores_stood_down). The rules are
-// the floor: the classifier only adds detections, it never removes or changes one.
+// With a classifier that weighs the rules (SafetyClassifier::weighs_rules, the shipped
+// one), the model then scores the same normalised text, told what the rules found, and
+// decides: a category at or above its threshold is a match (detector Classifier, or Rules
+// when a rule found the same category); below every threshold a rule's match stands
+// unless the model is confident the text is ordinary (under the category's
+// rule_threshold). The rules' findings weigh heavily, and the model was trained to keep
+// nearly all of their true matches while dropping figures of speech they cannot tell.
+//
+// With an older classifier the rules are the floor: when no rule matched, the classifier
+// scores the text, and the category with the highest probability at or above its
+// threshold is a match. A text whose rule match was stood down is scored only when the
+// model says so (SafetyClassifier::scores_stood_down).
 std::optional<SafetyMatch> detect(const SafetyPolicy& policy, std::string_view text);
+
+// What the rules alone find (detect without a classifier), and whether patterns matched
+// but the context stood every match down: what a model that weighs the rules is told.
+struct SafetyRuleVerdict {
+  std::optional<SafetyMatch> match;
+  bool stood_down = false;
+};
+SafetyRuleVerdict match_safety_rules(const SafetyPolicy& policy, std::string_view text);
 
 }  // namespace trellis::engine

@@ -1,6 +1,7 @@
 #pragma once
 // The trained half of the safety layer: a linear model (one-vs-rest logistic regression,
-// trained by `trellis safety train`) that scores a text when no rule matched it. The
+// trained by `trellis safety train`) that scores every text, with what the rules found
+// in it as one more feature, and decides (see detect in safety.hpp). The
 // model is data, dialogs/safety/classifier.json (format in docs/safety.md), named by
 // the policy's "classifier" key and compiled and linted with it. Scoring is a dot
 // product over named features of the same normalised text the rules see: no I/O, no
@@ -27,18 +28,31 @@ inline constexpr std::size_t kMaxSafetyClassifierBytes = 8 << 20;
 //   "words"       every word of the normalised text:             "w:die"
 //   "word_pairs"  two adjacent words in one clause:              "b:want die" ("want to die": "b:want to", "b:to die")
 //   "char_ngrams" 3 to 5 letters inside a word, '<' '>' its ends: "c:<sui", "c:cidal", "c:al>"
-enum class SafetyFeatureKind { Words, WordPairs, CharNgrams };
+//   "rule_matches" what the policy's rules found:                "r:self_harm" (the category a rule
+//                  matched), "r:stood_down" (a rule matched, and the context stood every match down)
+enum class SafetyFeatureKind { Words, WordPairs, CharNgrams, RuleMatches };
 std::optional<SafetyFeatureKind> safety_feature_kind(std::string_view name);
 std::string_view name_of(SafetyFeatureKind kind);
 
+// What the rules found in a text, as the "rule_matches" feature: "r:<category>" when a
+// rule matched, "r:stood_down" when every match was stood down, "" when none matched.
+std::string rule_feature(std::string_view rule_category, bool stood_down);
+
 // The features of an already normalised text (normalise_for_safety), sorted and without
-// repeats: each counts once, whatever its frequency.
-std::vector<std::string> safety_features(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds);
+// repeats: each counts once, whatever its frequency. `rules` is rule_feature's answer,
+// used when `kinds` has RuleMatches.
+std::vector<std::string> safety_features(std::string_view normalised, const std::vector<SafetyFeatureKind>& kinds,
+                                         std::string_view rules = {});
 
 struct SafetyClassifierCategory {
   std::string id;             // a category of the policy
   double bias = 0;
   double threshold = 0.5;     // a probability at or above this is a detection
+  // For a text a rule of this category matched, in a model that weighs the rules
+  // ("rule_matches"): the match is answered when the probability is at or above this
+  // lower bar, and stood down below it, where the model is confident the text is ordinary.
+  // Absent: every rule match of the category is answered.
+  std::optional<double> rule_threshold;
   std::vector<float> weights; // by feature index (SafetyClassifier::feature_index); 0 where pruned
 };
 
@@ -58,6 +72,10 @@ struct SafetyClassifier {
   // Whether a text whose rule match was stood down (negation, idiom, quotation, resolved
   // past) is scored too. false: the rules' context judgement is final.
   bool scores_stood_down = false;
+
+  // Trained with the "rule_matches" feature: the model decides on every text, the rules'
+  // findings weighed with its words (detect in safety.hpp).
+  bool weighs_rules() const;
 };
 
 struct SafetyScore {
@@ -66,8 +84,10 @@ struct SafetyScore {
   double threshold = 0;
 };
 
-// One score per category of the model, in its order; `normalised` as normalise_for_safety.
-std::vector<SafetyScore> score_normalised(const SafetyClassifier& classifier, std::string_view normalised);
+// One score per category of the model, in its order; `normalised` as normalise_for_safety,
+// `rules` as rule_feature (read only by a model that weighs_rules).
+std::vector<SafetyScore> score_normalised(const SafetyClassifier& classifier, std::string_view normalised,
+                                          std::string_view rules = {});
 
 // Compiles classifier.json; every error at once, counselor-grade (codes S040-S049,
 // docs/safety.md). `policy_categories` are the policy's category ids, in order: the
