@@ -50,6 +50,18 @@ std::string rule_feature(std::string_view rule_category, bool stood_down) {
   return stood_down ? "r:stood_down" : "";
 }
 
+std::size_t safety_word_count(std::string_view normalised) {
+  std::size_t words = 0, at = 0;
+  while (at < normalised.size()) {
+    auto space = normalised.find(' ', at);
+    if (space == std::string_view::npos) space = normalised.size();
+    auto token = normalised.substr(at, space - at);
+    if (!token.empty() && !is_mark(token)) ++words;
+    at = space + 1;
+  }
+  return words;
+}
+
 bool SafetyClassifier::weighs_rules() const { return has_kind(feature_kinds, SafetyFeatureKind::RuleMatches); }
 
 namespace {

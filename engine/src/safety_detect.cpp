@@ -224,6 +224,7 @@ bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
 // ties go to the policy's priority order.
 std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::string& text, bool stood_down) {
   if (!policy.classifier || (stood_down && !policy.classifier->scores_stood_down)) return std::nullopt;
+  if (safety_word_count(text) < kSafetyClassifierMinWords) return std::nullopt;
   std::optional<SafetyScore> best;
   for (auto& score : score_normalised(*policy.classifier, text)) {
     if (score.probability < score.threshold) continue;
@@ -241,6 +242,7 @@ std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::strin
 std::optional<SafetyMatch> weigh(const SafetyPolicy& policy, const std::string& text,
                                  const std::optional<SafetyMatch>& rule, bool stood_down) {
   const auto& classifier = *policy.classifier;
+  if (!rule && safety_word_count(text) < kSafetyClassifierMinWords) return std::nullopt;
   auto scores = score_normalised(classifier, text, rule_feature(rule ? rule->category : "", stood_down));
   std::optional<SafetyScore> best;
   for (auto& score : scores) {

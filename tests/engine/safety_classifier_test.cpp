@@ -377,6 +377,32 @@ TEST(SafetyDetectWeighingRules, TheModelCanNameAnotherCategory) {
   EXPECT_EQ(match->detector, SafetyDetector::Classifier);
 }
 
+TEST(SafetyDetectWeighingRules, OneWordAloneIsNotEnoughForTheModel) {
+  EXPECT_EQ(safety_word_count("i . am , \" here"), 3u);
+  EXPECT_EQ(safety_word_count(" . "), 0u);
+  json model = weighing_classifier();
+  model["categories"][0]["weights"]["w:goodbye"] = 40;
+  for (bool weighs : {true, false}) {
+    if (!weighs) {
+      model["features"] = {"words", "word_pairs"};
+      for (auto& category : model["categories"]) {
+        category.erase("rule_threshold");
+        for (const auto& rule : {"r:suicidal_thoughts", "r:self_harm", "r:harm_to_others", "r:abuse_or_danger"}) {
+          category["weights"].erase(rule);
+        }
+      }
+    }
+    auto policy = policy_with(model);
+    ASSERT_TRUE(policy);
+    EXPECT_FALSE(detect(*policy, "Goodbye!")) << weighs;
+    auto match = detect(*policy, "goodbye all");
+    ASSERT_TRUE(match) << weighs;
+    EXPECT_EQ(match->detector, SafetyDetector::Classifier);
+    // A rule's match in one word ("kms" normalises to two) is the rules', whatever its length.
+    EXPECT_TRUE(detect(*policy, "kms")) << weighs;
+  }
+}
+
 TEST(SafetyDetectWeighingRules, StoodDownTextsAreScoredToo) {
   json model = weighing_classifier();
   model["categories"][1]["weights"]["r:stood_down"] = 10;

@@ -258,11 +258,24 @@ TEST(SafetyCorpus, HeldOut12NeverTunedOn) {
 // train13.tsv (answers to the flows' own questions) was added because the first model
 // answered "0" and "that I'll get injured" in the flows' transcripts, and the cap because it
 // stood down a clear self-harm statement in heldout12.tsv, not for this file; the floors are
-// just under the shipped run. Training or tuning on this file ends its use as a
-// measure: write heldout14.tsv first.
+// just under that run. The shipped classifier has since been retrained with heldout13.tsv
+// among its files, so with the classifier this is now a tuned-set check; with the rules alone
+// it still measures.
 TEST(SafetyCorpus, HeldOut13NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout13.tsv", {0.36, 0.46, 0.26, 0.48, 0.019});
   expect_floors(shipped_policy(), "heldout13.tsv", {0.74, 0.92, 0.84, 0.90, 0.014});
+}
+
+// heldout14.tsv: a twenty-third writer who had seen neither the rules, the classifier nor any
+// corpus, committed before the eighth retraining (on train14.tsv, train15.tsv and heldout13.tsv)
+// and never read by it. Run once each, untuned and untrained, 2026-11-25; floors just under:
+//   rules alone:                 16, 23, 18 and 19 of 50 found; 4 of 220 benign answered;
+//   rules + shipped classifier:  34, 46, 44 and 47 of 50 found; 6 of 220 benign answered.
+// (The classifier before this retraining, also run once: 33, 43, 42 and 43; 7 of 220.)
+// Training or tuning on this file ends its use as a measure: write heldout15.tsv first.
+TEST(SafetyCorpus, HeldOut14NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout14.tsv", {0.30, 0.44, 0.34, 0.36, 0.019});
+  expect_floors(shipped_policy(), "heldout14.tsv", {0.66, 0.90, 0.86, 0.92, 0.028});
 }
 
 // reflective_prose2.txt: 300 lines of reflective prose by a writer who had seen no detector,
@@ -272,12 +285,20 @@ TEST(SafetyCorpus, HeldOut13NeverTunedOn) {
 // rule thresholds are capped; the classifier before this retraining answered 10. They are
 // figures of speech, advice about anger at "the person who hurt you", resolved attempts and
 // scars (docs/safety.md, "How well it works").
+// reflective_prose4.txt: 300 more, by another writer, committed before the eighth retraining
+// and never trained on. Run once, 2026-11-25: the rules answer 1, rules + shipped classifier
+// 11 (3.7%; the classifier before it also 11). The eighth retraining answers prose2 7 times.
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   auto rules = score(*shipped_rules(), "reflective_prose2.txt", false);
   auto both = score(*shipped_policy(), "reflective_prose2.txt", false);
   EXPECT_EQ(both.benign, 300);
   EXPECT_LE(rules.false_positives, 5);
-  EXPECT_LE(both.false_positives, 9);
+  EXPECT_LE(both.false_positives, 7);
+  auto rules4 = score(*shipped_rules(), "reflective_prose4.txt", false);
+  auto both4 = score(*shipped_policy(), "reflective_prose4.txt", false);
+  EXPECT_EQ(both4.benign, 300);
+  EXPECT_LE(rules4.false_positives, 1);
+  EXPECT_LE(both4.false_positives, 11);
 }
 
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {

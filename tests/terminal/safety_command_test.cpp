@@ -70,6 +70,25 @@ benign	I cut the grass today
   EXPECT_NE(score.output.find("false positives"), std::string::npos) << score.output;
 }
 
+// Prose that the rules themselves answer (here every line) leaves no budget for the model,
+// whatever the thresholds: training says so instead of quietly writing a model that adds nothing.
+TEST_F(SafetyCommand, RulesOverTheProseBudgetAreReported) {
+  auto corpus = write("corpus.tsv", "suicidal_thoughts\tnobody would miss me\nbenign\tthe meeting went well\n"
+                                    "suicidal_thoughts\tI don't want to wake up\nbenign\tI kept my word\n");
+  auto prose = write("prose.txt", "The year I wanted to kill myself taught me to ask for help.\n"
+                                  "I want to die laughing at eighty, surrounded by grandchildren who got my jokes.\n");
+  auto result = run("safety train --policy " + policy_ + " --corpus " + corpus + " --prose " + prose + " --c 4 --out " +
+                    (root_ / "out.json").string());
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("warning: out of fold the detector answers"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("not in --prose"), std::string::npos) << result.output;
+
+  auto quiet = run("safety train --policy " + policy_ + " --corpus " + corpus + " --c 4 --out " +
+                   (root_ / "out.json").string());
+  ASSERT_EQ(quiet.status, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("warning:"), std::string::npos) << quiet.output;
+}
+
 TEST_F(SafetyCommand, BadCorpusLinesSayWhere) {
   auto no_tab = write("no_tab.tsv", "benign\tfine\nself_harm I cut again\n");
   auto result = run("safety train --policy " + policy_ + " --corpus " + no_tab + " --out " +

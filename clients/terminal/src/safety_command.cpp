@@ -103,6 +103,20 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
     for (const auto& [id, threshold] : trained.chosen.rule_thresholds) out << " " << id << " " << threshold;
   }
   out << "\n";
+  // The thresholds cannot go higher than the highest benign score: past that, the budget is
+  // the rules' to keep, and the model adds (almost) nothing. Say so rather than let it pass.
+  const auto& chosen = trained.chosen;
+  auto over = [](int answered, int total, double budget) { return total > 0 && answered > budget * total; };
+  if (over(chosen.combined_false_positives, chosen.benign, options.max_false_positives) ||
+      over(chosen.combined_prose_false_positives, chosen.prose, options.max_prose_false_positives)) {
+    err << "warning: out of fold the detector answers " << chosen.combined_false_positives << " of " << chosen.benign
+        << " benign texts and " << chosen.combined_prose_false_positives << " of " << chosen.prose
+        << " prose lines, over --max-false-positives " << options.max_false_positives
+        << " or --max-prose-false-positives " << options.max_prose_false_positives
+        << " even with the thresholds as high as they go: the rules' own matches are over budget, so the "
+           "model finds next to nothing. Hard benign texts belong in a labelled file (benign<TAB>text), not "
+           "in --prose, or the budgets are too tight for these files.\n";
+  }
   std::ofstream file(command.out, std::ios::binary | std::ios::trunc);
   file << trained.json;
   file.close();

@@ -36,6 +36,7 @@ struct Example {
   int fold = 0;
   int rule_category = -1;       // what the rules alone detect; -1 nothing
   bool rule_stood_down = false;  // a pattern matched but every match was stood down
+  bool too_short = false;        // fewer words than the classifier answers alone
   std::vector<int> features;     // indices into the vocabulary, ascending
 };
 
@@ -164,6 +165,7 @@ struct Thresholds {
 // What engine::detect answers for an example with probabilities `p`: -1 for nothing.
 int decide(const Example& example, const std::vector<double>& p, const Thresholds& t, bool weighs_rules,
            bool scores_stood_down) {
+  if (example.rule_category < 0 && example.too_short) return -1;
   if (weighs_rules) {
     int best = verdict(p, t.category);
     if (best >= 0 || example.rule_category < 0) return best;
@@ -397,6 +399,8 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
         example.rule_category = static_cast<int>(policy.category(found.match->category) - policy.categories.data());
       }
       example.rule_stood_down = found.stood_down;
+      example.too_short = engine::safety_word_count(engine::normalise_for_safety(text.text)) <
+                          engine::kSafetyClassifierMinWords;
       features_of.push_back(engine::safety_features(
           engine::normalise_for_safety(text.text), options.feature_kinds,
           engine::rule_feature(found.match ? found.match->category : "", found.stood_down)));
