@@ -189,9 +189,9 @@ std::vector<double> choose_rule_thresholds(const std::vector<Example>& examples,
         kept.push_back(oof[i][k]);
       }
     }
+    if (kept.empty()) continue;
     std::sort(kept.begin(), kept.end());
     auto dropped = static_cast<std::size_t>(max_dropped * static_cast<double>(kept.size()));
-    if (kept.empty()) continue;
     double below = dropped == 0 ? 0.0 : kept[dropped - 1];
     out[k] = std::clamp((below + kept[dropped]) / 2, 1e-9, max_threshold);
   }
@@ -243,10 +243,10 @@ Thresholds choose_thresholds(const std::vector<Example>& examples, const std::ve
   };
   std::size_t m = 0;
   out.category = thresholds_for(0);
-  for (;;) {
+  while (m + 1 <= scored.size()) {
     Thresholds next = out;
     next.category = thresholds_for(m + 1);
-    if (m + 1 > scored.size() || !fits(next)) break;
+    if (!fits(next)) break;
     out = std::move(next);
     ++m;
   }
@@ -399,10 +399,10 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
         example.rule_category = static_cast<int>(policy.category(found.match->category) - policy.categories.data());
       }
       example.rule_stood_down = found.stood_down;
-      example.too_short = engine::safety_word_count(engine::normalise_for_safety(text.text)) <
-                          engine::kSafetyClassifierMinWords;
+      const std::string normalised = engine::normalise_for_safety(text.text);
+      example.too_short = engine::safety_word_count(normalised) < engine::kSafetyClassifierMinWords;
       features_of.push_back(engine::safety_features(
-          engine::normalise_for_safety(text.text), options.feature_kinds,
+          normalised, options.feature_kinds,
           engine::rule_feature(found.match ? found.match->category : "", found.stood_down)));
       for (const auto& feature : features_of.back()) vocabulary.emplace(feature, 0);
       examples.push_back(std::move(example));

@@ -125,9 +125,10 @@ struct SafetyMatch {
 // one), the model then scores the same normalised text, told what the rules found, and
 // decides: a category at or above its threshold is a match (detector Classifier, or Rules
 // when a rule found the same category); below every threshold a rule's match stands
-// unless the model is confident the text is ordinary (under the category's
-// rule_threshold). The rules' findings weigh heavily, and the model was trained to keep
-// nearly all of their true matches while dropping figures of speech they cannot tell.
+// unless the model gives its category only a small chance (under the category's
+// rule_threshold, at most 0.2 as trained). The rules' findings weigh heavily: the model
+// keeps nearly all of their right matches and stands down about half of the figures of
+// speech they cannot tell. Alone, without a rule's match, it does not answer one word.
 //
 // With an older classifier the rules are the floor: when no rule matched, the classifier
 // scores the text, and the category with the highest probability at or above its

@@ -57,7 +57,7 @@ struct SafetyClassifierCategory {
   double threshold = 0.5;     // a probability at or above this is a detection
   // For a text a rule of this category matched, in a model that weighs the rules
   // ("rule_matches"): the match is answered when the probability is at or above this
-  // lower bar, and stood down below it, where the model is confident the text is ordinary.
+  // lower bar, and stood down below it, where the model gives the category a small chance.
   // Absent: every rule match of the category is answered.
   std::optional<double> rule_threshold;
   std::vector<float> weights; // by feature index (SafetyClassifier::feature_index); 0 where pruned
