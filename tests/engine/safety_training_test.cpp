@@ -27,8 +27,8 @@ const char* const kRetrainCommand =
     "tests/safety/heldout4.tsv tests/safety/heldout5.tsv tests/safety/heldout6.tsv "
     "tests/safety/heldout7.tsv tests/safety/heldout8.tsv tests/safety/heldout9.tsv "
     "tests/safety/heldout10.tsv tests/safety/heldout11.tsv tests/safety/heldout12.tsv "
-    "tests/safety/heldout13.tsv --prose tests/safety/reflective_prose.txt --out "
-    "dialogs/safety/classifier.json";
+    "tests/safety/heldout13.tsv tests/safety/heldout14.tsv --prose tests/safety/reflective_prose.txt "
+    "--out dialogs/safety/classifier.json";
 
 std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {
   auto policy = engine::compile_safety_policy(engine_io::read_file(kRoot / "dialogs/safety/policy.json"),
