@@ -219,17 +219,22 @@ bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
   return regex && RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex);
 }
 
+// The highest probability at or above its threshold; ties go to the policy's priority order.
+const SafetyScore* best_over_threshold(const std::vector<SafetyScore>& scores) {
+  const SafetyScore* best = nullptr;
+  for (const auto& score : scores) {
+    if (score.probability >= score.threshold && (!best || score.probability > best->probability)) best = &score;
+  }
+  return best;
+}
+
 // The classifier's turn in a model that does not weigh the rules: no rule matched (or
-// every match was stood down, `stood_down`). The best category over its threshold wins;
-// ties go to the policy's priority order.
+// every match was stood down, `stood_down`). The best category over its threshold wins.
 std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::string& text, bool stood_down) {
   if (!policy.classifier || (stood_down && !policy.classifier->scores_stood_down)) return std::nullopt;
   if (safety_word_count(text) < kSafetyClassifierMinWords) return std::nullopt;
-  std::optional<SafetyScore> best;
-  for (auto& score : score_normalised(*policy.classifier, text)) {
-    if (score.probability < score.threshold) continue;
-    if (!best || score.probability > best->probability) best = std::move(score);
-  }
+  auto scores = score_normalised(*policy.classifier, text);
+  const SafetyScore* best = best_over_threshold(scores);
   if (!best) return std::nullopt;
   return SafetyMatch{best->category, "classifier", SafetyDetector::Classifier, best->probability};
 }
@@ -238,18 +243,13 @@ std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::strin
 // (`rule`, or `stood_down`). Over a category's threshold is a detection, the best one
 // winning. Below every threshold, a rule's match still stands unless its category's
 // probability is under the lower rule_threshold: only where the model, having seen the
-// match, is confident the text is ordinary ("I'd jump off a cliff for my kids").
+// match, gives its category a small chance ("I'd jump off a cliff for my kids").
 std::optional<SafetyMatch> weigh(const SafetyPolicy& policy, const std::string& text,
                                  const std::optional<SafetyMatch>& rule, bool stood_down) {
   const auto& classifier = *policy.classifier;
   if (!rule && safety_word_count(text) < kSafetyClassifierMinWords) return std::nullopt;
   auto scores = score_normalised(classifier, text, rule_feature(rule ? rule->category : "", stood_down));
-  std::optional<SafetyScore> best;
-  for (auto& score : scores) {
-    if (score.probability < score.threshold) continue;
-    if (!best || score.probability > best->probability) best = score;
-  }
-  if (best) {
+  if (const SafetyScore* best = best_over_threshold(scores)) {
     if (rule && rule->category == best->category) {
       return SafetyMatch{rule->category, rule->pattern, SafetyDetector::Rules, best->probability};
     }
