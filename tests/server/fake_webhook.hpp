@@ -6,13 +6,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "beast.hpp"
+#include "fake_http_server.hpp"
 
 namespace trellis::server::testing {
 
@@ -33,28 +32,23 @@ class FakeWebhook {
  public:
   // The n-th request gets script[n]; requests after the script get `then`.
   explicit FakeWebhook(std::vector<unsigned> script = {}, unsigned then = 200);
-  ~FakeWebhook();
 
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return server_.port(); }
   std::string url(const std::string& path = "/alerts") const;
   std::vector<ReceivedRequest> requests() const;
   // Waits until at least `count` requests have arrived; false after `timeout`.
   bool wait_for(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
  private:
-  void run();
+  std::optional<test_support::FakeHttpServer::Response> answer(const test_support::FakeHttpServer::Request& request);
 
   std::vector<unsigned> script_;
   unsigned then_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
-  std::vector<tcp::socket> held_;  // receiver thread only
   mutable std::mutex mutex_;
   mutable std::condition_variable arrived_;
   std::vector<ReceivedRequest> requests_;  // guarded by mutex_
-  bool stopping_ = false;                  // guarded by mutex_
-  std::thread thread_;
+  // Last: it calls answer() from its first connection until it is destroyed.
+  test_support::FakeHttpServer server_;
 };
 
 }  // namespace trellis::server::testing

@@ -4,10 +4,7 @@
 
 namespace trellis::telegram::testing {
 
-namespace asio = server::asio;
-namespace beast = server::beast;
 namespace http = server::http;
-using server::tcp;
 using nlohmann::json;
 
 std::filesystem::path fixtures_folder() {
@@ -20,10 +17,7 @@ json fixture(const std::string& name) {
 }
 
 FakeBotApi::FakeBotApi(std::string token)
-    : token_(std::move(token)), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-  port_ = acceptor_.local_endpoint().port();
-  acceptor_thread_ = std::thread([this] { accept_loop(); });
-}
+    : token_(std::move(token)), server_([this](const auto& request) { return handle(request); }) {}
 
 FakeBotApi::~FakeBotApi() {
   {
@@ -32,11 +26,7 @@ FakeBotApi::~FakeBotApi() {
   }
   pushed_.notify_all();
   released_.notify_all();
-  beast::error_code ignored;
-  tcp::socket wake(io_);
-  wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ignored);
-  acceptor_thread_.join();
-  for (auto& connection : connections_) connection.join();
+  server_.stop();
 }
 
 std::int64_t FakeBotApi::push(json update) {
@@ -100,18 +90,6 @@ std::int64_t FakeBotApi::confirmed_offset() const {
   return confirmed_offset_;
 }
 
-void FakeBotApi::accept_loop() {
-  for (;;) {
-    beast::error_code ec;
-    tcp::socket socket(io_);
-    acceptor_.accept(socket, ec);
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-    if (ec) continue;
-    connections_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
-  }
-}
-
 std::pair<unsigned, json> FakeBotApi::answer(BotRequest& request) {
   std::unique_lock lock(mutex_);
   if (auto& queued = failures_[request.method]; !queued.empty()) {
@@ -161,12 +139,7 @@ std::pair<unsigned, json> FakeBotApi::answer(BotRequest& request) {
   return {200, fixture("response.ok_true.json")};
 }
 
-void FakeBotApi::serve(tcp::socket socket) {
-  beast::error_code ec;
-  beast::flat_buffer buffer;
-  http::request<http::string_body> request;
-  http::read(socket, buffer, request, ec);
-  if (ec) return;
+test_support::FakeHttpServer::Response FakeBotApi::handle(const test_support::FakeHttpServer::Request& request) {
   BotRequest recorded;
   std::string target(request.target());
   // /bot<token>/<method>
@@ -182,14 +155,11 @@ void FakeBotApi::serve(tcp::socket socket) {
     std::lock_guard lock(mutex_);
     requests_.push_back(recorded);
   }
-  http::response<http::string_body> response{static_cast<http::status>(status), 11};
+  test_support::FakeHttpServer::Response response{static_cast<http::status>(status), 11};
   response.set(http::field::content_type, "application/json");
   if (status == 429) response.set(http::field::retry_after, std::to_string(body["parameters"]["retry_after"].get<int>()));
   response.body() = body.dump();
-  response.keep_alive(false);
-  response.prepare_payload();
-  http::write(socket, response, ec);
-  socket.shutdown(tcp::socket::shutdown_both, ec);
+  return response;
 }
 
 json text_update(const std::string& text, std::int64_t chat_id) {

@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "beast.hpp"
+#include "fake_http_server.hpp"
 
 namespace trellis::telegram::testing {
 
@@ -42,7 +42,7 @@ class FakeBotApi {
   explicit FakeBotApi(std::string token = "123456:TEST-token");
   ~FakeBotApi();
 
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
   const std::string& token() const { return token_; }
 
   // Updates for getUpdates; update_id is filled in (increasing) and returned.
@@ -75,14 +75,10 @@ class FakeBotApi {
   }
 
  private:
-  void accept_loop();
-  void serve(server::tcp::socket socket);
+  test_support::FakeHttpServer::Response handle(const test_support::FakeHttpServer::Request& request);
   std::pair<unsigned, nlohmann::json> answer(BotRequest& request);
 
   std::string token_;
-  server::asio::io_context io_;
-  server::tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable pushed_;
   std::vector<BotRequest> requests_;
@@ -102,8 +98,9 @@ class FakeBotApi {
   std::optional<Hold> hold_;
   std::condition_variable released_;
   bool stopping_ = false;
-  std::thread acceptor_thread_;
-  std::vector<std::thread> connections_;
+  // Last: its handlers use everything above, from its first connection until the
+  // destructor has woken the ones waiting on pushed_ or released_ and stopped it.
+  test_support::FakeHttpServer server_;
 };
 
 // Updates shaped like the fixtures, for Alice's private chat unless told otherwise.
