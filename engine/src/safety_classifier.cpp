@@ -174,7 +174,8 @@ class ClassifierReader {
                     kRetrain);
       return;
     }
-    check_keys(root, "", {"$schema", "format", "features", "scores_stood_down", "categories", "training"});
+    check_keys(root, "",
+               {"$schema", "format", "features", "scores_stood_down", "crisis_threshold", "categories", "training"});
     auto format = root.find("format");
     if (format == root.end()) {
       report_.error("S012", "", "missing \"format\" (the classifier format, 1)", "add \"format\": 1");
@@ -194,6 +195,7 @@ class ClassifierReader {
       report_.error("S010", "/training", "this should be an object {...}, not " + std::string(type_name(*training)));
     }
     read_categories(root);
+    read_crisis_threshold(root);
   }
 
  private:
@@ -339,6 +341,22 @@ class ClassifierReader {
       return std::nullopt;
     }
     return value;
+  }
+
+  // A sum of the categories' probabilities: above 0 and at most their number.
+  void read_crisis_threshold(const Json& root) {
+    if (!root.contains("crisis_threshold")) return;
+    auto value = number(root, "crisis_threshold", "");
+    if (!value) return;
+    const auto most = static_cast<double>(classifier_.categories.size());
+    if (!(*value > 0 && *value <= most)) {
+      report_.error("S044", "/crisis_threshold",
+                    "the crisis threshold is a sum of the categories' probabilities, above 0 and at most " +
+                        std::to_string(classifier_.categories.size()) + ", not " + std::to_string(*value),
+                    kRetrain);
+      return;
+    }
+    classifier_.crisis_threshold = value;
   }
 
   void read_rule_threshold(const Json& json, const std::string& pointer, SafetyClassifierCategory& category) {

@@ -220,12 +220,19 @@ bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
 }
 
 // The highest probability at or above its threshold; ties go to the policy's priority order.
-const SafetyScore* best_over_threshold(const std::vector<SafetyScore>& scores) {
+// The classifier's answer: the most likely category over its own threshold; else, when the
+// model has a crisis threshold the probabilities add up to, the most likely category.
+const SafetyScore* classifier_answer(const SafetyClassifier& classifier, const std::vector<SafetyScore>& scores) {
   const SafetyScore* best = nullptr;
+  const SafetyScore* most_likely = nullptr;
+  double total = 0;
   for (const auto& score : scores) {
     if (score.probability >= score.threshold && (!best || score.probability > best->probability)) best = &score;
+    if (!most_likely || score.probability > most_likely->probability) most_likely = &score;
+    total += score.probability;
   }
-  return best;
+  if (best || !classifier.crisis_threshold || total < *classifier.crisis_threshold) return best;
+  return most_likely;
 }
 
 // The classifier's turn in a model that does not weigh the rules: no rule matched (or
@@ -234,14 +241,14 @@ std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::strin
   if (!policy.classifier || (stood_down && !policy.classifier->scores_stood_down)) return std::nullopt;
   if (safety_word_count(text) < kSafetyClassifierMinWords) return std::nullopt;
   auto scores = score_normalised(*policy.classifier, text);
-  const SafetyScore* best = best_over_threshold(scores);
+  const SafetyScore* best = classifier_answer(*policy.classifier, scores);
   if (!best) return std::nullopt;
   return SafetyMatch{best->category, "classifier", SafetyDetector::Classifier, best->probability};
 }
 
 // A model that weighs the rules decides on every text, told what the rules found
-// (`rule`, or `stood_down`). Over a category's threshold is a detection, the best one
-// winning. Below every threshold, a rule's match still stands unless its category's
+// (`rule`, or `stood_down`). Over a category's threshold (or the crisis threshold) is a
+// detection, the most likely category winning. Below every threshold, a rule's match still stands unless its category's
 // probability is under the lower rule_threshold: only where the model, having seen the
 // match, gives its category a small chance ("I'd jump off a cliff for my kids").
 std::optional<SafetyMatch> weigh(const SafetyPolicy& policy, const std::string& text,
@@ -249,7 +256,7 @@ std::optional<SafetyMatch> weigh(const SafetyPolicy& policy, const std::string& 
   const auto& classifier = *policy.classifier;
   if (!rule && safety_word_count(text) < kSafetyClassifierMinWords) return std::nullopt;
   auto scores = score_normalised(classifier, text, rule_feature(rule ? rule->category : "", stood_down));
-  if (const SafetyScore* best = best_over_threshold(scores)) {
+  if (const SafetyScore* best = classifier_answer(classifier, scores)) {
     if (rule && rule->category == best->category) {
       return SafetyMatch{rule->category, rule->pattern, SafetyDetector::Rules, best->probability};
     }

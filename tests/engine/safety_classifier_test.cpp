@@ -167,6 +167,10 @@ INSTANTIATE_TEST_SUITE_P(
                     m["categories"][2]["rule_threshold"] = 0;
                   },
                   "S044", "/categories/2/rule_threshold"},
+        LoadError{"crisis threshold over the number of categories", [](json& m) { m["crisis_threshold"] = 4.5; },
+                  "S044", "/crisis_threshold"},
+        LoadError{"crisis threshold not a number", [](json& m) { m["crisis_threshold"] = "1.2"; }, "S010",
+                  "/crisis_threshold"},
         LoadError{"rule feature without rule_matches", [](json& m) { m["categories"][0]["weights"]["r:self_harm"] = 3; },
                   "S045", "/categories/0/weights/r:self_harm"}),
     [](const testing::TestParamInfo<LoadError>& info) {
@@ -289,6 +293,32 @@ TEST(SafetyDetectWithClassifier, TheHighestProbabilityOverItsThresholdWins) {
   EXPECT_EQ(match->category, "abuse_or_danger");
 }
 
+// "the pills" (3 features): suicidal thoughts 8 / sqrt(3) - 4 (0.65), self-harm 7 / sqrt(3) - 4
+// (0.51), the other two their bias (0.018 each): under every 0.9, 1.196 together.
+TEST(SafetyDetectWithClassifier, EvidenceSplitBetweenCategoriesReachesTheCrisisThreshold) {
+  json model = small_classifier();
+  model["categories"][0]["weights"]["b:the pills"] = 8;
+  model["categories"][1]["weights"]["b:the pills"] = 7;
+  auto each_alone = policy_with(model);
+  ASSERT_TRUE(each_alone);
+  EXPECT_FALSE(each_alone->classifier->crisis_threshold);
+  EXPECT_FALSE(detect(*each_alone, "the pills"));
+
+  model["crisis_threshold"] = 1.1;
+  auto summed = policy_with(model);
+  ASSERT_TRUE(summed);
+  auto match = detect(*summed, "the pills");
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->category, "suicidal_thoughts");  // the most likely of the two
+  EXPECT_EQ(match->detector, SafetyDetector::Classifier);
+  EXPECT_NEAR(match->probability, 1 / (1 + std::exp(-(8 / std::sqrt(3.0) - 4))), 1e-6);
+
+  model["crisis_threshold"] = 1.25;
+  auto higher = policy_with(model);
+  ASSERT_TRUE(higher);
+  EXPECT_FALSE(detect(*higher, "the pills"));
+}
+
 TEST(SafetyDetectWithClassifier, StoodDownTextIsScoredOnlyWhenTheModelSaysSo) {
   json model = small_classifier();
   model["categories"][1]["weights"]["b:myself last"] = 30;
@@ -365,6 +395,23 @@ TEST(SafetyDetectWeighingRules, TheModelFindsWhatNoRuleDoes) {
   ASSERT_TRUE(match);
   EXPECT_EQ(match->category, "suicidal_thoughts");
   EXPECT_EQ(match->detector, SafetyDetector::Classifier);
+}
+
+TEST(SafetyDetectWeighingRules, EvidenceSplitBetweenCategoriesReachesTheCrisisThreshold) {
+  json model = weighing_classifier();
+  model["categories"][0]["weights"]["b:the pills"] = 8;
+  model["categories"][1]["weights"]["b:the pills"] = 7;
+  model["crisis_threshold"] = 1.1;  // "the pills": 0.65 + 0.51 + 0.018 + 0.018, as above
+  auto policy = policy_with(model);
+  ASSERT_TRUE(policy);
+  auto match = detect(*policy, "the pills");
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->category, "suicidal_thoughts");
+  EXPECT_EQ(match->detector, SafetyDetector::Classifier);
+  model.erase("crisis_threshold");
+  auto each_alone = policy_with(model);
+  ASSERT_TRUE(each_alone);
+  EXPECT_FALSE(detect(*each_alone, "the pills"));
 }
 
 TEST(SafetyDetectWeighingRules, TheModelCanNameAnotherCategory) {

@@ -122,6 +122,12 @@ TEST(SafetyTraining, FoldsHoldWholeFilesAndRuleThresholdsAreCapped) {
     EXPECT_GT(category["weights"].value("r:" + category["id"].get<std::string>(), 0.0), 1.0)
         << "a rule's finding should count for its category: " << category["id"];
   }
+  // The crisis threshold (a sum of probabilities) only spends what the budgets leave.
+  ASSERT_TRUE(five.chosen.crisis_threshold) << "the budgets left room on these files";
+  EXPECT_EQ(model["crisis_threshold"].get<double>(), *five.chosen.crisis_threshold);
+  EXPECT_GT(*five.chosen.crisis_threshold, 0.0);
+  EXPECT_LE(*five.chosen.crisis_threshold, 4.0);
+  EXPECT_LE(five.chosen.combined_false_positives, options.max_false_positives * five.chosen.benign);
   auto two = train_safety_classifier(*rules, read({"heldout.tsv", "heldout2.tsv"}), options);
   EXPECT_EQ(nlohmann::json::parse(two.json)["training"]["folds_hold"], "blocks of each file");
 }

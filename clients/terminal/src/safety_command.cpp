@@ -102,6 +102,7 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
     out << "; rule thresholds";
     for (const auto& [id, threshold] : trained.chosen.rule_thresholds) out << " " << id << " " << threshold;
   }
+  if (trained.chosen.crisis_threshold) out << "; crisis threshold " << *trained.chosen.crisis_threshold;
   out << "\n";
   // The thresholds cannot go higher than the highest benign score: past that, the budget is
   // the rules' to keep, and the model adds (almost) nothing. Say so rather than let it pass.

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -142,38 +143,44 @@ std::vector<std::vector<float>> densify(const Weights& weights, int feature_coun
   return dense;
 }
 
-// The classifier's verdict under `thresholds`, as engine::detect takes it: the highest
-// probability at or above its threshold; -1 for none.
-int verdict(const std::vector<double>& p, const std::vector<double>& thresholds) {
-  int best = -1;
+// Thresholds as engine::detect reads them.
+struct Thresholds {
+  std::vector<double> category;
+  std::vector<double> rule;       // empty unless the model weighs the rules
+  std::optional<double> crisis;   // SafetyClassifier::crisis_threshold
+};
+
+// The classifier's verdict under `t`, as engine::detect takes it: the highest probability at
+// or above its threshold; else, when they add up to the crisis threshold, the highest; -1
+// for none.
+int verdict(const std::vector<double>& p, const Thresholds& t) {
+  int best = -1, most_likely = 0;
+  double total = 0;
   for (std::size_t k = 0; k < p.size(); ++k) {
-    if (p[k] >= thresholds[k] && (best < 0 || p[k] > p[static_cast<std::size_t>(best)])) best = static_cast<int>(k);
+    if (p[k] >= t.category[k] && (best < 0 || p[k] > p[static_cast<std::size_t>(best)])) best = static_cast<int>(k);
+    if (p[k] > p[static_cast<std::size_t>(most_likely)]) most_likely = static_cast<int>(k);
+    total += p[k];
   }
-  return best;
+  if (best >= 0 || !t.crisis || total < *t.crisis) return best;
+  return most_likely;
 }
 
 bool classifier_sees(const Example& example, bool scores_stood_down) {
   return example.rule_category < 0 && (!example.rule_stood_down || scores_stood_down);
 }
 
-// Thresholds as engine::detect reads them.
-struct Thresholds {
-  std::vector<double> category;
-  std::vector<double> rule;  // empty unless the model weighs the rules
-};
-
 // What engine::detect answers for an example with probabilities `p`: -1 for nothing.
 int decide(const Example& example, const std::vector<double>& p, const Thresholds& t, bool weighs_rules,
            bool scores_stood_down) {
   if (example.rule_category < 0 && example.too_short) return -1;
   if (weighs_rules) {
-    int best = verdict(p, t.category);
+    int best = verdict(p, t);
     if (best >= 0 || example.rule_category < 0) return best;
     auto k = static_cast<std::size_t>(example.rule_category);
     return p[k] >= t.rule[k] ? example.rule_category : -1;
   }
   if (example.rule_category >= 0) return example.rule_category;
-  return classifier_sees(example, scores_stood_down) ? verdict(p, t.category) : -1;
+  return classifier_sees(example, scores_stood_down) ? verdict(p, t) : -1;
 }
 
 // Each category's rule_threshold: just under the out-of-fold probabilities of all but the
@@ -250,6 +257,20 @@ Thresholds choose_thresholds(const std::vector<Example>& examples, const std::ve
     out = std::move(next);
     ++m;
   }
+  if (!weighs_rules) return out;
+  // Then the crisis threshold, lowered through the benign texts' sums of probabilities for
+  // what the budgets have left: texts whose evidence is split between categories.
+  std::vector<double> sums;
+  for (std::size_t i : scored) {
+    if (!examples[i].is_prose) sums.push_back(std::accumulate(oof[i].begin(), oof[i].end(), 0.0));
+  }
+  std::sort(sums.rbegin(), sums.rend());
+  for (std::size_t n = 1; n <= sums.size(); ++n) {
+    Thresholds next = out;
+    next.crisis = std::max((sums[n - 1] + (n < sums.size() ? sums[n] : 0.0)) / 2, 1e-9);
+    if (!fits(next)) break;
+    out = std::move(next);
+  }
   return out;
 }
 
@@ -259,6 +280,7 @@ CrossValidation measure(const std::vector<Example>& examples, const std::vector<
   const auto& thresholds = t.category;
   CrossValidation cv;
   cv.c = c;
+  cv.crisis_threshold = t.crisis;
   for (std::size_t k = 0; k < policy.categories.size(); ++k) {
     cv.thresholds[policy.categories[k].id] = thresholds[k];
     if (weighs_rules) cv.rule_thresholds[policy.categories[k].id] = t.rule[k];
@@ -276,14 +298,14 @@ CrossValidation measure(const std::vector<Example>& examples, const std::vector<
       if (example.rule_category == example.category) ++cv.rules_recall[id].first;
       if (combined == example.category) ++cv.combined_recall[id].first;
       ++cv.classifier_recall[id].second;
-      if (verdict(oof[i], thresholds) == example.category) ++cv.classifier_recall[id].first;
+      if (verdict(oof[i], t) == example.category) ++cv.classifier_recall[id].first;
     } else if (example.is_prose) {
       ++cv.prose;
       cv.rules_prose_false_positives += example.rule_category >= 0;
       cv.combined_prose_false_positives += combined >= 0;
     } else {
       ++cv.benign;
-      cv.classifier_false_positives += verdict(oof[i], thresholds) >= 0;
+      cv.classifier_false_positives += verdict(oof[i], t) >= 0;
       cv.rules_false_positives += example.rule_category >= 0;
       cv.combined_false_positives += combined >= 0;
     }
@@ -460,6 +482,7 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   model["features"] = Json::array();
   for (auto kind : options.feature_kinds) model["features"].push_back(std::string(engine::name_of(kind)));
   model["scores_stood_down"] = weighs_rules || options.scores_stood_down;
+  if (thresholds.crisis) model["crisis_threshold"] = *thresholds.crisis;
   Json training;
   training["trained_with"] = "trellis safety train";
   training["liblinear"] = liblinear_version;

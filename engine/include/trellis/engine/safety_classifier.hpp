@@ -79,6 +79,11 @@ struct SafetyClassifier {
   // Whether a text whose rule match was stood down (negation, idiom, quotation, resolved
   // past) is scored too. false: the rules' context judgement is final.
   bool scores_stood_down = false;
+  // A text under every category's threshold whose categories' probabilities add up to at
+  // least this is still a detection, answered as its most likely category: the evidence of
+  // a crisis can be split between categories ("took a load of tablets, just wanted to be
+  // sick, not dead"). Absent: each category's threshold alone decides.
+  std::optional<double> crisis_threshold;
 
   // Trained with the "rule_matches" feature: the model decides on every text, the rules'
   // findings weighed with its words (detect in safety.hpp).

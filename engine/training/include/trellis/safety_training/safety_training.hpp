@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,7 @@ struct CrossValidation {
   int rules_false_positives = 0, combined_false_positives = 0, benign = 0;
   int rules_prose_false_positives = 0, combined_prose_false_positives = 0, prose = 0;
   std::map<std::string, double> thresholds, rule_thresholds;
+  std::optional<double> crisis_threshold;  // a model that weighs the rules, when the budgets leave room
   double mean_classifier_recall() const;
   double mean_combined_recall() const;
 };
