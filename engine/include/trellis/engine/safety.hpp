@@ -124,7 +124,8 @@ struct SafetyMatch {
 // With a classifier that weighs the rules (SafetyClassifier::weighs_rules, the shipped
 // one), the model then scores the same normalised text, told what the rules found, and
 // decides: a category at or above its threshold is a match (detector Classifier, or Rules
-// when a rule found the same category); below every threshold a rule's match stands
+// when a rule found the same category), and so is the most likely category when the
+// probabilities add up to the model's crisis_threshold; otherwise a rule's match stands
 // unless the model gives its category only a small chance (under the category's
 // rule_threshold, at most 0.2 as trained). The rules' findings weigh heavily: the model
 // keeps nearly all of their right matches and stands down about half of the figures of
