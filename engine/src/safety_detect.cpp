@@ -219,9 +219,9 @@ bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
   return regex && RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex);
 }
 
-// The highest probability at or above its threshold; ties go to the policy's priority order.
 // The classifier's answer: the most likely category over its own threshold; else, when the
-// model has a crisis threshold the probabilities add up to, the most likely category.
+// model has a crisis threshold the probabilities add up to, the most likely category. Ties go
+// to the policy's priority order.
 const SafetyScore* classifier_answer(const SafetyClassifier& classifier, const std::vector<SafetyScore>& scores) {
   const SafetyScore* best = nullptr;
   const SafetyScore* most_likely = nullptr;
@@ -248,9 +248,9 @@ std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::strin
 
 // A model that weighs the rules decides on every text, told what the rules found
 // (`rule`, or `stood_down`). Over a category's threshold (or the crisis threshold) is a
-// detection, the most likely category winning. Below every threshold, a rule's match still stands unless its category's
-// probability is under the lower rule_threshold: only where the model, having seen the
-// match, gives its category a small chance ("I'd jump off a cliff for my kids").
+// detection, the most likely category winning. Otherwise a rule's match still stands unless
+// its category's probability is under the lower rule_threshold: only where the model, having
+// seen the match, gives its category a small chance ("I'd jump off a cliff for my kids").
 std::optional<SafetyMatch> weigh(const SafetyPolicy& policy, const std::string& text,
                                  const std::optional<SafetyMatch>& rule, bool stood_down) {
   const auto& classifier = *policy.classifier;
