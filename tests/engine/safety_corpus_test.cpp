@@ -309,6 +309,21 @@ TEST(SafetyCorpus, HeldOut16NeverTunedOn) {
   expect_floors(shipped_policy(), "heldout16.tsv", {0.76, 0.82, 0.86, 0.86, 0.024});
 }
 
+// heldout17.tsv: a twenty-sixth writer who had seen neither the rules, the classifier nor any
+// corpus, committed after the tenth retraining and its crisis threshold were final and scored
+// once, 2026-11-25; floors just under:
+//   rules alone:                          19, 17, 16 and 23 of 50 found; 4 of 220 benign answered;
+//   rules + shipped classifier:           43, 46, 44 and 47 of 50 found; 3 of 220 benign answered.
+// (Also run once: the tenth retraining's first model 40, 46, 45 and 47, 3 of 220; the ninth
+// 40, 46, 45 and 48, 2 of 220.) Five of its crisis lines and seven benign ones are, word for
+// word, in earlier files (the writers are independent, the phrasings common); without them the
+// shipped model finds 42 of 49, 42 of 46, 44 of 50 and 47 of 50, 3 of 197 benign answered.
+// Training or tuning on this file ends its use as a measure: write heldout18.tsv first.
+TEST(SafetyCorpus, HeldOut17NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout17.tsv", {0.36, 0.32, 0.30, 0.44, 0.019});
+  expect_floors(shipped_policy(), "heldout17.tsv", {0.84, 0.90, 0.86, 0.92, 0.014});
+}
+
 // reflective_prose2.txt: 300 lines of reflective prose by a writer who had seen no detector,
 // never trained on (reflective_prose.txt is among the training files, so its 0 answered
 // says less). Run 2026-11-25: the rules answer 5; rules + the classifier 7 (2.3%) with the
@@ -323,6 +338,9 @@ TEST(SafetyCorpus, HeldOut16NeverTunedOn) {
 // reflective_prose5.txt: 300 more, by the writer of heldout16.tsv, full of old scars and
 // abusive pasts, committed before the tenth retraining and never trained on. 2026-11-25: the
 // rules answer 11 (3.7%); the ninth retraining 22; the tenth's first model 17; as shipped 16.
+// reflective_prose6.txt: 300 more, by the writer of heldout17.tsv, scored once after the tenth
+// retraining was final: the rules answer 3, as shipped 7 (2.3%); the ninth 10, the tenth's
+// first model 9.
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -331,7 +349,7 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
   };
   for (auto [file, rules_at_most, shipped_at_most] :
        {HeldOutProse{"reflective_prose2.txt", 5, 7}, HeldOutProse{"reflective_prose4.txt", 1, 7},
-        HeldOutProse{"reflective_prose5.txt", 11, 16}}) {
+        HeldOutProse{"reflective_prose5.txt", 11, 16}, HeldOutProse{"reflective_prose6.txt", 3, 7}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
