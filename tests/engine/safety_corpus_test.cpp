@@ -303,7 +303,9 @@ TEST(SafetyCorpus, HeldOut15NeverTunedOn) {
 // from leaving heldout12-15 out in turn, not from this file; the floors are just under the
 // shipped run. One of its crisis lines is also, word for word, in train5.tsv, written
 // independently. Training or tuning on this file ends its use as a measure: write
-// heldout17.tsv first.
+// heldout17.tsv first. The shipped classifier (eleventh retraining) has since been trained
+// with heldout16.tsv among its files, so with the classifier this is now a tuned-set check;
+// with the rules alone it still measures.
 TEST(SafetyCorpus, HeldOut16NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout16.tsv", {0.26, 0.46, 0.30, 0.28, 0.019});
   expect_floors(shipped_policy(), "heldout16.tsv", {0.76, 0.82, 0.86, 0.86, 0.024});
@@ -318,10 +320,25 @@ TEST(SafetyCorpus, HeldOut16NeverTunedOn) {
 // 40, 46, 45 and 48, 2 of 220.) Five of its crisis lines and seven benign ones are, word for
 // word, in earlier files (the writers are independent, the phrasings common); without them the
 // shipped model finds 42 of 49, 42 of 46, 44 of 50 and 47 of 50, 3 of 197 benign answered.
-// Training or tuning on this file ends its use as a measure: write heldout18.tsv first.
+// heldout18.tsv was written before any further tuning. The shipped classifier (eleventh
+// retraining) has since been trained with heldout17.tsv among its files, so with the
+// classifier this is now a tuned-set check; with the rules alone it still measures.
 TEST(SafetyCorpus, HeldOut17NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout17.tsv", {0.36, 0.32, 0.30, 0.44, 0.019});
   expect_floors(shipped_policy(), "heldout17.tsv", {0.84, 0.90, 0.86, 0.92, 0.014});
+}
+
+// heldout18.tsv: a twenty-seventh writer who had seen neither the rules, the classifier nor any
+// corpus, committed before the eleventh retraining (train21.tsv, heldout16.tsv and
+// heldout17.tsv added) and never read by it. Run once each, untuned and untrained, 2026-11-25;
+// floors just under:
+//   rules alone:                  8, 20, 20 and 23 of 50 found; 4 of 220 benign answered;
+//   rules + shipped classifier:  36, 46, 45 and 46 of 50 found; 3 of 220 benign answered.
+// (The tenth retraining, with its crisis threshold, also run once: 38, 46, 44 and 46; 3 of 220.)
+// Training or tuning on this file ends its use as a measure: write heldout19.tsv first.
+TEST(SafetyCorpus, HeldOut18NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout18.tsv", {0.14, 0.38, 0.38, 0.44, 0.019});
+  expect_floors(shipped_policy(), "heldout18.tsv", {0.70, 0.90, 0.88, 0.90, 0.014});
 }
 
 // reflective_prose2.txt: 300 lines of reflective prose by a writer who had seen no detector,
@@ -341,6 +358,10 @@ TEST(SafetyCorpus, HeldOut17NeverTunedOn) {
 // reflective_prose6.txt: 300 more, by the writer of heldout17.tsv, scored once after the tenth
 // retraining was final: the rules answer 3, as shipped 7 (2.3%); the ninth 10, the tenth's
 // first model 9.
+// reflective_prose7.txt: 300 more, by the writer of heldout18.tsv, committed before the
+// eleventh retraining: the rules answer 2, the tenth retraining 6, as shipped (eleventh) 5.
+// The eleventh answers prose2, 4, 5 and 6 4, 6, 12 and 6 times (the tenth 7, 7, 16 and 7):
+// train21.tsv's pairs of then and now.
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -348,8 +369,9 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose2.txt", 5, 7}, HeldOutProse{"reflective_prose4.txt", 1, 7},
-        HeldOutProse{"reflective_prose5.txt", 11, 16}, HeldOutProse{"reflective_prose6.txt", 3, 7}}) {
+       {HeldOutProse{"reflective_prose2.txt", 5, 4}, HeldOutProse{"reflective_prose4.txt", 1, 6},
+        HeldOutProse{"reflective_prose5.txt", 11, 12}, HeldOutProse{"reflective_prose6.txt", 3, 6},
+        HeldOutProse{"reflective_prose7.txt", 2, 5}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;

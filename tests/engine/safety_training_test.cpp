@@ -24,11 +24,12 @@ const char* const kRetrainCommand =
     "tests/safety/train8.tsv tests/safety/train9.tsv tests/safety/train10.tsv tests/safety/train11.tsv "
     "tests/safety/train12.tsv tests/safety/train13.tsv tests/safety/train14.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train18.tsv tests/safety/train19.tsv "
-    "tests/safety/train20.tsv tests/safety/heldout.tsv tests/safety/heldout2.tsv tests/safety/heldout3.tsv "
+    "tests/safety/train20.tsv tests/safety/train21.tsv tests/safety/heldout.tsv tests/safety/heldout2.tsv tests/safety/heldout3.tsv "
     "tests/safety/heldout4.tsv tests/safety/heldout5.tsv tests/safety/heldout6.tsv "
     "tests/safety/heldout7.tsv tests/safety/heldout8.tsv tests/safety/heldout9.tsv "
     "tests/safety/heldout10.tsv tests/safety/heldout11.tsv tests/safety/heldout12.tsv "
-    "tests/safety/heldout13.tsv tests/safety/heldout14.tsv tests/safety/heldout15.tsv --prose tests/safety/reflective_prose.txt "
+    "tests/safety/heldout13.tsv tests/safety/heldout14.tsv tests/safety/heldout15.tsv "
+    "tests/safety/heldout16.tsv tests/safety/heldout17.tsv --prose tests/safety/reflective_prose.txt "
     "--out dialogs/safety/classifier.json";
 
 std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {
