@@ -219,24 +219,16 @@ bool found(const std::shared_ptr<const RE2>& regex, std::string_view text) {
   return regex && RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex);
 }
 
-// The classifier's answer: the most likely category over its own threshold; else, when the
-// model has a crisis threshold the probabilities add up to, the most likely category. Ties go
-// to the policy's priority order.
+// The classifier's answer (classifier_verdict) among the scores; nullptr for none.
 const SafetyScore* classifier_answer(const SafetyClassifier& classifier, const std::vector<SafetyScore>& scores) {
-  const SafetyScore* best = nullptr;
-  const SafetyScore* most_likely = nullptr;
-  double total = 0;
-  for (const auto& score : scores) {
-    if (score.probability >= score.threshold && (!best || score.probability > best->probability)) best = &score;
-    if (!most_likely || score.probability > most_likely->probability) most_likely = &score;
-    total += score.probability;
-  }
-  if (best || !classifier.crisis_threshold || total < *classifier.crisis_threshold) return best;
-  return most_likely;
+  int k = classifier_verdict(
+      scores.size(), [&](std::size_t c) { return scores[c].probability; },
+      [&](std::size_t c) { return scores[c].threshold; }, classifier.crisis_threshold);
+  return k < 0 ? nullptr : &scores[static_cast<std::size_t>(k)];
 }
 
 // The classifier's turn in a model that does not weigh the rules: no rule matched (or
-// every match was stood down, `stood_down`). The best category over its threshold wins.
+// every match was stood down, `stood_down`). classifier_answer decides.
 std::optional<SafetyMatch> classify(const SafetyPolicy& policy, const std::string& text, bool stood_down) {
   if (!policy.classifier || (stood_down && !policy.classifier->scores_stood_down)) return std::nullopt;
   if (safety_word_count(text) < kSafetyClassifierMinWords) return std::nullopt;
@@ -271,10 +263,6 @@ std::optional<SafetyMatch> weigh(const SafetyPolicy& policy, const std::string& 
   }
   return rule;  // a category the model has no weights for: the rules alone decide it
 }
-
-}  // namespace
-
-namespace {
 
 // What the rules alone find: the first category (in priority order) with a match the
 // context does not stand down; sets `stood_down` when patterns matched but every match was.

@@ -293,32 +293,6 @@ TEST(SafetyDetectWithClassifier, TheHighestProbabilityOverItsThresholdWins) {
   EXPECT_EQ(match->category, "abuse_or_danger");
 }
 
-// "the pills" (3 features): suicidal thoughts 8 / sqrt(3) - 4 (0.65), self-harm 7 / sqrt(3) - 4
-// (0.51), the other two their bias (0.018 each): under every 0.9, 1.196 together.
-TEST(SafetyDetectWithClassifier, EvidenceSplitBetweenCategoriesReachesTheCrisisThreshold) {
-  json model = small_classifier();
-  model["categories"][0]["weights"]["b:the pills"] = 8;
-  model["categories"][1]["weights"]["b:the pills"] = 7;
-  auto each_alone = policy_with(model);
-  ASSERT_TRUE(each_alone);
-  EXPECT_FALSE(each_alone->classifier->crisis_threshold);
-  EXPECT_FALSE(detect(*each_alone, "the pills"));
-
-  model["crisis_threshold"] = 1.1;
-  auto summed = policy_with(model);
-  ASSERT_TRUE(summed);
-  auto match = detect(*summed, "the pills");
-  ASSERT_TRUE(match);
-  EXPECT_EQ(match->category, "suicidal_thoughts");  // the most likely of the two
-  EXPECT_EQ(match->detector, SafetyDetector::Classifier);
-  EXPECT_NEAR(match->probability, 1 / (1 + std::exp(-(8 / std::sqrt(3.0) - 4))), 1e-6);
-
-  model["crisis_threshold"] = 1.25;
-  auto higher = policy_with(model);
-  ASSERT_TRUE(higher);
-  EXPECT_FALSE(detect(*higher, "the pills"));
-}
-
 TEST(SafetyDetectWithClassifier, StoodDownTextIsScoredOnlyWhenTheModelSaysSo) {
   json model = small_classifier();
   model["categories"][1]["weights"]["b:myself last"] = 30;
@@ -397,21 +371,33 @@ TEST(SafetyDetectWeighingRules, TheModelFindsWhatNoRuleDoes) {
   EXPECT_EQ(match->detector, SafetyDetector::Classifier);
 }
 
-TEST(SafetyDetectWeighingRules, EvidenceSplitBetweenCategoriesReachesTheCrisisThreshold) {
-  json model = weighing_classifier();
-  model["categories"][0]["weights"]["b:the pills"] = 8;
-  model["categories"][1]["weights"]["b:the pills"] = 7;
-  model["crisis_threshold"] = 1.1;  // "the pills": 0.65 + 0.51 + 0.018 + 0.018, as above
-  auto policy = policy_with(model);
-  ASSERT_TRUE(policy);
-  auto match = detect(*policy, "the pills");
-  ASSERT_TRUE(match);
-  EXPECT_EQ(match->category, "suicidal_thoughts");
-  EXPECT_EQ(match->detector, SafetyDetector::Classifier);
-  model.erase("crisis_threshold");
-  auto each_alone = policy_with(model);
-  ASSERT_TRUE(each_alone);
-  EXPECT_FALSE(detect(*each_alone, "the pills"));
+// "the pills" (3 features): suicidal thoughts 8 / sqrt(3) - 4 (0.65), self-harm 7 / sqrt(3) - 4
+// (0.51), the other two their bias (0.018 each): under every 0.9, 1.196 together. The same for
+// a model that adds to the rules and one that weighs them.
+TEST(SafetyDetect, EvidenceSplitBetweenCategoriesReachesTheCrisisThreshold) {
+  for (json model : {small_classifier(), weighing_classifier()}) {
+    SCOPED_TRACE(model["features"].dump());
+    model["categories"][0]["weights"]["b:the pills"] = 8;
+    model["categories"][1]["weights"]["b:the pills"] = 7;
+    auto each_alone = policy_with(model);
+    ASSERT_TRUE(each_alone);
+    EXPECT_FALSE(each_alone->classifier->crisis_threshold);
+    EXPECT_FALSE(detect(*each_alone, "the pills"));
+
+    model["crisis_threshold"] = 1.1;
+    auto summed = policy_with(model);
+    ASSERT_TRUE(summed);
+    auto match = detect(*summed, "the pills");
+    ASSERT_TRUE(match);
+    EXPECT_EQ(match->category, "suicidal_thoughts");  // the most likely of the two
+    EXPECT_EQ(match->detector, SafetyDetector::Classifier);
+    EXPECT_NEAR(match->probability, 1 / (1 + std::exp(-(8 / std::sqrt(3.0) - 4))), 1e-6);
+
+    model["crisis_threshold"] = 1.25;
+    auto higher = policy_with(model);
+    ASSERT_TRUE(higher);
+    EXPECT_FALSE(detect(*higher, "the pills"));
+  }
 }
 
 TEST(SafetyDetectWeighingRules, TheModelCanNameAnotherCategory) {

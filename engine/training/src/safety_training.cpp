@@ -150,19 +150,10 @@ struct Thresholds {
   std::optional<double> crisis;   // SafetyClassifier::crisis_threshold
 };
 
-// The classifier's verdict under `t`, as engine::detect takes it: the highest probability at
-// or above its threshold; else, when they add up to the crisis threshold, the highest; -1
-// for none.
+// The classifier's verdict under `t`, as engine::detect takes it; -1 for none.
 int verdict(const std::vector<double>& p, const Thresholds& t) {
-  int best = -1, most_likely = 0;
-  double total = 0;
-  for (std::size_t k = 0; k < p.size(); ++k) {
-    if (p[k] >= t.category[k] && (best < 0 || p[k] > p[static_cast<std::size_t>(best)])) best = static_cast<int>(k);
-    if (p[k] > p[static_cast<std::size_t>(most_likely)]) most_likely = static_cast<int>(k);
-    total += p[k];
-  }
-  if (best >= 0 || !t.crisis || total < *t.crisis) return best;
-  return most_likely;
+  return engine::classifier_verdict(
+      p.size(), [&](std::size_t k) { return p[k]; }, [&](std::size_t k) { return t.category[k]; }, t.crisis);
 }
 
 bool classifier_sees(const Example& example, bool scores_stood_down) {

@@ -90,6 +90,27 @@ struct SafetyClassifier {
   bool weighs_rules() const;
 };
 
+// The classifier's answer among `categories` probabilities (probability(k), threshold(k)):
+// the most likely category at or above its own threshold; else, when they add up to
+// `crisis_threshold`, the most likely one; -1 for none. Ties go to the lower index (the
+// policy's priority order). Shared by detection and training, so that the thresholds are
+// chosen for the rule that applies them.
+template <typename Probability, typename Threshold>
+int classifier_verdict(std::size_t categories, Probability probability, Threshold threshold,
+                       std::optional<double> crisis_threshold) {
+  int best = -1, most_likely = -1;
+  double total = 0;
+  for (std::size_t k = 0; k < categories; ++k) {
+    const double p = probability(k);
+    const int index = static_cast<int>(k);
+    if (p >= threshold(k) && (best < 0 || p > probability(static_cast<std::size_t>(best)))) best = index;
+    if (most_likely < 0 || p > probability(static_cast<std::size_t>(most_likely))) most_likely = index;
+    total += p;
+  }
+  if (best >= 0 || !crisis_threshold || total < *crisis_threshold) return best;
+  return most_likely;
+}
+
 struct SafetyScore {
   std::string category;
   double probability = 0;  // sigmoid(w . x + bias), x the features scaled to unit length
