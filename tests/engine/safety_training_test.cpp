@@ -29,8 +29,11 @@ const char* const kRetrainCommand =
     "tests/safety/heldout7.tsv tests/safety/heldout8.tsv tests/safety/heldout9.tsv "
     "tests/safety/heldout10.tsv tests/safety/heldout11.tsv tests/safety/heldout12.tsv "
     "tests/safety/heldout13.tsv tests/safety/heldout14.tsv tests/safety/heldout15.tsv "
-    "tests/safety/heldout16.tsv tests/safety/heldout17.tsv --prose tests/safety/reflective_prose.txt "
-    "--out dialogs/safety/classifier.json";
+    "tests/safety/heldout16.tsv tests/safety/heldout17.tsv tests/safety/heldout18.tsv "
+    "tests/safety/heldout19.tsv tests/safety/heldout20.tsv --prose tests/safety/reflective_prose.txt "
+    "tests/safety/reflective_prose2.txt tests/safety/reflective_prose4.txt tests/safety/reflective_prose5.txt "
+    "tests/safety/reflective_prose6.txt tests/safety/reflective_prose7.txt tests/safety/reflective_prose8.txt "
+    "tests/safety/reflective_prose9.txt --out dialogs/safety/classifier.json";
 
 std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {
   auto policy = engine::compile_safety_policy(engine_io::read_file(kRoot / "dialogs/safety/policy.json"),
@@ -133,6 +136,55 @@ TEST(SafetyTraining, FoldsHoldWholeFilesAndRuleThresholdsAreCapped) {
   EXPECT_EQ(nlohmann::json::parse(two.json)["training"]["folds_hold"], "blocks of each file");
 }
 
+// Training on features scaled by their log-count ratios (NBSVM) writes weights for the
+// unscaled features the engine scores: the model it writes fits the texts it was trained on.
+TEST(SafetyTraining, LogCountRatiosAreFoldedIntoTheWeights) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  std::vector<CorpusFile> corpus;
+  for (const char* file : {"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"}) {
+    corpus.push_back(read_corpus(kRoot / "tests/safety" / file, false));
+  }
+  TrainingOptions options;
+  options.c_grid = {16};
+  ASSERT_TRUE(options.log_count_ratios) << "the default";
+  auto trained = train_safety_classifier(*rules, corpus, options);
+  auto model = nlohmann::json::parse(trained.json);
+  EXPECT_EQ(model["training"].value("features_scaled_by", ""), "log-count ratios (NBSVM), folded into the weights");
+  std::vector<std::string> ids;
+  for (const auto& category : rules->categories) ids.push_back(category.id);
+  auto classifier = engine::compile_safety_classifier(trained.json, "classifier.json", ids);
+  ASSERT_TRUE(classifier);
+  int positives = 0, positives_fit = 0, benign = 0, benign_fit = 0;
+  for (const auto& file : corpus) {
+    for (const auto& text : file.texts) {
+      auto found = engine::match_safety_rules(*rules, text.text);
+      auto scores = engine::score_normalised(
+          **classifier, engine::normalise_for_safety(text.text),
+          engine::rule_feature(found.match ? found.match->category : "", found.stood_down));
+      double own = 0, highest = 0;
+      for (const auto& score : scores) {
+        highest = std::max(highest, score.probability);
+        if (score.category == text.label) own = score.probability;
+      }
+      if (text.label == "benign") {
+        ++benign;
+        benign_fit += highest < 0.5;
+      } else {
+        ++positives;
+        positives_fit += own > 0.5;
+      }
+    }
+  }
+  EXPECT_GE(positives_fit, positives * 95 / 100) << positives_fit << " of " << positives;
+  EXPECT_GE(benign_fit, benign * 98 / 100) << benign_fit << " of " << benign;
+
+  options.log_count_ratios = false;
+  auto plain = nlohmann::json::parse(train_safety_classifier(*rules, corpus, options).json);
+  EXPECT_FALSE(plain["training"].contains("features_scaled_by"));
+  EXPECT_NE(plain["categories"], model["categories"]);
+}
+
 // classifier.json records the SHA-256 of every file it was trained on. Editing a corpus
 // file (or the list of files) without retraining fails here.
 TEST(SafetyTraining, TheShippedClassifierIsCurrent) {
@@ -163,11 +215,11 @@ TEST(SafetyTraining, ScoresCountAResponseUnderAnotherCategorySeparately) {
 // The honest measure (docs/safety.md): a model trained without heldout5.tsv, on the files
 // and with the procedure that built the shipped one, scored on heldout5.tsv, which no rule
 // was tuned on and which an independent writer wrote. The floors are that measurement
-// (2026-11-25, the model weighing the rules; C 128): 33, 32, 40 and 31 of 50 found (rules
-// alone: 27, 30, 30, 27); 9 of 220 benign lines answered (rules alone 11). On five files
-// this small the model that weighs the rules does about what the one that only added to
-// them did (34, 34, 36, 33; 12 answered): its gain shows on the larger corpus
-// (SafetyCorpus.HeldOut13NeverTunedOn).
+// (2026-11-25, log-count ratios, C 16): 34, 33, 31 and 29 of 50 found (rules alone: 27, 30,
+// 30, 27); 15 of 220 benign lines answered (rules alone 11). Without log-count ratios (C 128)
+// it found 33, 32, 40 and 31, 9 answered: on five files that the rules were tuned on, the
+// rules' finding is in nearly every positive text, its ratio dwarfs the words', and the model
+// leans on the rules. On the full corpus the ratios win (SafetyCorpus.HeldOut19NeverTunedOn).
 TEST(SafetyTraining, LeaveHeldOut5Out) {
   auto rules = shipped_rules();
   ASSERT_TRUE(rules);
@@ -177,7 +229,7 @@ TEST(SafetyTraining, LeaveHeldOut5Out) {
   }
   corpus.push_back(read_corpus(kRoot / "tests/safety/reflective_prose.txt", true));
   TrainingOptions options;
-  options.c_grid = {128};  // what cross-validation over the default grid chooses on these files
+  options.c_grid = {16};  // what cross-validation over the default grid chooses on these files
   auto started = std::chrono::steady_clock::now();
   auto trained = train_safety_classifier(*rules, corpus, options);
   std::cout << "  trained in "
@@ -198,11 +250,11 @@ TEST(SafetyTraining, LeaveHeldOut5Out) {
   }
   std::cout << "  heldout5 false positives: rules " << alone.false_positives << "/" << alone.benign
             << ", rules+classifier " << both.false_positives << "/" << both.benign << "\n";
-  EXPECT_GE(both.recall_of("suicidal_thoughts"), 0.64);
-  EXPECT_GE(both.recall_of("self_harm"), 0.62);
-  EXPECT_GE(both.recall_of("harm_to_others"), 0.78);
-  EXPECT_GE(both.recall_of("abuse_or_danger"), 0.60);
-  EXPECT_LE(both.false_positive_rate(), 0.045);
+  EXPECT_GE(both.recall_of("suicidal_thoughts"), 0.66);
+  EXPECT_GE(both.recall_of("self_harm"), 0.64);
+  EXPECT_GE(both.recall_of("harm_to_others"), 0.60);
+  EXPECT_GE(both.recall_of("abuse_or_danger"), 0.56);
+  EXPECT_LE(both.false_positive_rate(), 0.07);
   // The model weighs the rules' matches rather than adding to them, but keeps nearly all of
   // the right ones.
   int right = 0, kept = 0;

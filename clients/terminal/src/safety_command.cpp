@@ -79,6 +79,7 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
   options.max_rule_threshold = command.max_rule_threshold;
   options.prune_below = command.prune;
   options.scores_stood_down = command.scores_stood_down;
+  options.log_count_ratios = !command.no_log_count_ratios;
   if (!command.features.empty()) {
     options.feature_kinds.clear();
     for (const auto& name : command.features) {
@@ -213,6 +214,8 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
                     "Kinds of feature: words word_pairs char_ngrams rule_matches (default: all)");
   train->add_flag("--score-stood-down", command.scores_stood_down,
                   "Without rule_matches: also score texts whose rule match the context stood down");
+  train->add_flag("--no-log-count-ratios", command.no_log_count_ratios,
+                  "Train on the features as they are, not scaled by their log-count ratios (NBSVM)");
   train->footer(R"(Prints the cross-validation for each C and what it chose. The same files give the same bytes.
 
 Examples:

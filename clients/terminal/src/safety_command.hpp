@@ -27,6 +27,7 @@ struct SafetyCommand {
   double prune = 0.2;
   std::vector<std::string> features;      // empty: every kind
   bool scores_stood_down = false;
+  bool no_log_count_ratios = false;
   // score
   std::optional<std::string> classifier;  // default: the one the policy names
   bool show_texts = false;

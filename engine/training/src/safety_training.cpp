@@ -41,11 +41,12 @@ struct Example {
   std::vector<int> features;     // indices into the vocabulary, ascending
 };
 
-// liblinear's view of the examples: each row is its features (value 1/sqrt(n)), then the
-// bias feature, then the end marker.
+// liblinear's view of the examples: each row is its features (value 1/sqrt(n), times the
+// feature's log-count ratio when those are used), then the bias feature, then the end marker.
 class Problem {
  public:
-  Problem(const std::vector<const Example*>& rows, int feature_count) : labels_(rows.size()) {
+  Problem(const std::vector<const Example*>& rows, int feature_count)
+      : feature_count_(feature_count), labels_(rows.size()) {
     nodes_.reserve(rows.size() * 64);
     std::vector<std::size_t> starts;
     for (const Example* row : rows) {
@@ -55,6 +56,7 @@ class Problem {
       nodes_.push_back({feature_count + 1, 1.0});  // the bias
       nodes_.push_back({-1, 0.0});
     }
+    for (const auto& node : nodes_) unscaled_.push_back(node.value);
     for (std::size_t start : starts) rows_.push_back(&nodes_[start]);
     problem_.l = static_cast<int>(rows.size());
     problem_.n = feature_count + 1;
@@ -64,9 +66,17 @@ class Problem {
     rows_of_ = rows;
   }
 
-  // Weights (by feature) and bias of "category or not".
-  std::pair<std::vector<double>, double> train_one(int category, double c) {
+  // Weights (by feature) and bias of "category or not", as the engine applies them to
+  // unscaled features: a log-count ratio used in training is folded into the weights.
+  std::pair<std::vector<double>, double> train_one(int category, double c, bool log_count_ratios) {
     for (std::size_t i = 0; i < rows_of_.size(); ++i) labels_[i] = rows_of_[i]->category == category ? 1.0 : -1.0;
+    std::vector<double> ratio(static_cast<std::size_t>(feature_count_), 1.0);
+    if (log_count_ratios) ratio = log_count_ratios_of(category);
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i].index >= 1 && nodes_[i].index <= feature_count_) {
+        nodes_[i].value = unscaled_[i] * ratio[static_cast<std::size_t>(nodes_[i].index - 1)];
+      }
+    }
     parameter param{};
     param.solver_type = L2R_LR;  // trust-region Newton on the primal: deterministic, no random order
     param.eps = 0.01;
@@ -76,7 +86,9 @@ class Problem {
     model* trained = train(&problem_, &param);
     int positive = trained->label[0] == 1 ? 0 : 1;
     std::vector<double> weights(static_cast<std::size_t>(problem_.n - 1));
-    for (int f = 0; f + 1 < problem_.n; ++f) weights[static_cast<std::size_t>(f)] = get_decfun_coef(trained, f + 1, positive);
+    for (int f = 0; f + 1 < problem_.n; ++f) {
+      weights[static_cast<std::size_t>(f)] = get_decfun_coef(trained, f + 1, positive) * ratio[static_cast<std::size_t>(f)];
+    }
     // The bias is not a feature to get_decfun_coef (it answers 0 past nr_feature).
     double bias = get_decfun_bias(trained, positive);
     if (trained->nr_class < 2) {  // one label only: liblinear keeps a single class
@@ -88,7 +100,26 @@ class Problem {
   }
 
  private:
+  // Wang and Manning's NBSVM scaling: log of how much more often a feature occurs in the
+  // category's texts than in the others' (add-one smoothed, each side normalised to sum 1).
+  // A feature that tells the classes apart starts with a larger value, so the regression
+  // needs less weight, and less evidence, to use it.
+  std::vector<double> log_count_ratios_of(int category) const {
+    std::vector<double> in(static_cast<std::size_t>(feature_count_), 1.0), out = in;
+    for (const Example* row : rows_of_) {
+      auto& counts = row->category == category ? in : out;
+      for (int feature : row->features) counts[static_cast<std::size_t>(feature)] += 1.0;
+    }
+    const double in_total = std::accumulate(in.begin(), in.end(), 0.0);
+    const double out_total = std::accumulate(out.begin(), out.end(), 0.0);
+    std::vector<double> ratio(in.size());
+    for (std::size_t f = 0; f < ratio.size(); ++f) ratio[f] = std::log((in[f] / in_total) / (out[f] / out_total));
+    return ratio;
+  }
+
   std::vector<feature_node> nodes_;
+  std::vector<double> unscaled_;  // each node's value before any log-count ratio
+  int feature_count_;
   std::vector<feature_node*> rows_;
   std::vector<double> labels_;
   std::vector<const Example*> rows_of_;
@@ -104,11 +135,12 @@ struct Weights {
 };
 
 Weights train_all(const std::vector<const Example*>& rows, std::size_t categories, int feature_count, double c,
-                  double prune_below) {
+                  const TrainingOptions& options) {
   Problem problem(rows, feature_count);
   Weights out;
+  const double prune_below = options.prune_below;
   for (std::size_t k = 0; k < categories; ++k) {
-    auto [weights, bias] = problem.train_one(static_cast<int>(k), c);
+    auto [weights, bias] = problem.train_one(static_cast<int>(k), c, options.log_count_ratios);
     std::vector<std::pair<int, double>> kept;
     for (std::size_t f = 0; f < weights.size(); ++f) {
       double w = rounded(weights[f]);
@@ -441,7 +473,7 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
       for (const auto& example : examples) {
         if (example.fold != fold) rows.push_back(&example);
       }
-      auto weights = train_all(rows, categories, feature_count, c, options.prune_below);
+      auto weights = train_all(rows, categories, feature_count, c, options);
       auto dense = densify(weights, feature_count);
       for (std::size_t i = 0; i < examples.size(); ++i) {
         if (examples[i].fold == fold) oof[i] = probabilities(weights, examples[i], dense);
@@ -466,7 +498,7 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
 
   std::vector<const Example*> all;
   for (const auto& example : examples) all.push_back(&example);
-  auto weights = train_all(all, categories, feature_count, c, options.prune_below);
+  auto weights = train_all(all, categories, feature_count, c, options);
 
   Json model;
   model["format"] = engine::kSafetyClassifierFormat;
@@ -478,6 +510,7 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   training["trained_with"] = "trellis safety train";
   training["liblinear"] = liblinear_version;
   training["solver"] = "L2R_LR, one-vs-rest";
+  if (options.log_count_ratios) training["features_scaled_by"] = "log-count ratios (NBSVM), folded into the weights";
   training["c"] = c;
   training["folds"] = options.folds;
   training["folds_hold"] = folds_by_file ? "whole files" : "blocks of each file";

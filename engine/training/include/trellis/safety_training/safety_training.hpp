@@ -47,7 +47,7 @@ struct TrainingOptions {
   // model was not trained on, as a deployment meets them; 4% there came out at 2.5% on
   // held-out writers when this was chosen (docs/safety.md).
   double max_false_positives = 0.04;
-  double max_prose_false_positives = 0.01;   // the same for prose (3 of the 304 shipped lines)
+  double max_prose_false_positives = 0.01;   // the same for prose (24 of the 2,404 shipped lines)
   // With "rule_matches": the share of the rules' right matches (out of fold) that each
   // category's rule_threshold may stand down, and the most it may be: a rule's match is stood
   // down only where the model gives its category a small chance, never merely a lower one.
@@ -55,6 +55,12 @@ struct TrainingOptions {
   double max_rule_threshold = 0.2;
   double prune_below = 0.2;                  // weights smaller than this (in magnitude) are dropped
   bool scores_stood_down = false;            // see SafetyClassifier::scores_stood_down
+  // Train each category on features scaled by their log-count ratios (NBSVM, Wang and
+  // Manning 2012), folded into the weights the model keeps: the engine scores as before.
+  // On the eleventh retraining's files it found more of heldout19 and 20 (355 of 400, not
+  // 348) with fewer false positives (12 of 440, not 15) and held-out prose (38 of 2,100, not
+  // 48), in a smaller model (3.5 MB, not 4.9): docs/safety.md.
+  bool log_count_ratios = true;
 };
 
 struct CrossValidation {
