@@ -371,21 +371,43 @@ TEST(SafetyCorpus, HeldOut20NeverTunedOn) {
 //   rules alone, heldout22:              9, 17, 14 and 18;             9 of 220;
 //   rules + shipped (twelfth), heldout22: 32, 40, 46 and 42;             5 of 220.
 // (The eleventh, also run once: 31, 44, 40, 46, 2 of 220; 30, 35, 42, 40, 8 of 220.)
-// Training or tuning on these files ends their use as a measure: write heldout23.tsv first.
+// The thirteenth retraining (shipped) is trained with both, so with the classifier they are
+// tuned-set checks; the rules alone still measure.
 TEST(SafetyCorpus, HeldOut21NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout21.tsv", {0.18, 0.50, 0.24, 0.30, 0.032});
-  expect_floors(shipped_policy(), "heldout21.tsv", {0.66, 0.82, 0.82, 0.90, 0.014});
+  expect_floors(shipped_policy(), "heldout21.tsv", {0.98, 0.98, 0.98, 0.98, 0.005});
 }
 
 TEST(SafetyCorpus, HeldOut22NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout22.tsv", {0.16, 0.32, 0.26, 0.34, 0.041});
-  expect_floors(shipped_policy(), "heldout22.tsv", {0.62, 0.78, 0.90, 0.82, 0.023});
+  expect_floors(shipped_policy(), "heldout22.tsv", {0.98, 0.98, 0.98, 0.98, 0.005});
 }
 
-// Held-out reflective prose, never trained on: reflective_prose10.txt and 11.txt, 300 lines
-// each by the writers of heldout21.tsv and heldout22.tsv, committed before the twelfth
-// retraining. Run once, 2026-11-25: the rules answer 8 and 4; rules + the twelfth (shipped)
-// 3 and 3 (1.0 %); the eleventh 6 and 8.
+// heldout23.tsv and heldout24.tsv: a thirty-third and thirty-fourth writer, neither of whom
+// had seen the rules, the classifier or any corpus, committed before the thirteenth
+// retraining (smoothing 0.1; train22.tsv, train23.tsv, heldout21-22 and prose10-11 added) and
+// never read by it. That the thirteenth would ship was decided before either was scored. Run
+// once each, 2026-11-25; floors just under:
+//   rules alone, heldout23:                  21, 27, 22 and 20 of 50 found; 5 of 220 benign answered;
+//   rules + shipped (thirteenth), heldout23: 47, 48, 48 and 48;             1 of 220;
+//   rules alone, heldout24:                  15, 24, 18 and 21;             6 of 220;
+//   rules + shipped (thirteenth), heldout24: 42, 47, 47 and 45;             4 of 220.
+// (The twelfth, also run once: 46, 47, 48, 48, 1 of 220; 36, 47, 49, 43, 5 of 220.)
+// Training or tuning on these files ends their use as a measure: write heldout25.tsv first.
+TEST(SafetyCorpus, HeldOut23NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout23.tsv", {0.40, 0.52, 0.42, 0.38, 0.023});
+  expect_floors(shipped_policy(), "heldout23.tsv", {0.92, 0.94, 0.94, 0.94, 0.005});
+}
+
+TEST(SafetyCorpus, HeldOut24NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout24.tsv", {0.28, 0.46, 0.34, 0.40, 0.028});
+  expect_floors(shipped_policy(), "heldout24.tsv", {0.82, 0.92, 0.92, 0.88, 0.019});
+}
+
+// Held-out reflective prose, never trained on: reflective_prose12.txt and 13.txt, 300 lines
+// each by the writers of heldout23.tsv and heldout24.tsv, committed before the thirteenth
+// retraining. Run once, 2026-11-25: the rules answer 10 and 16; rules + the thirteenth
+// (shipped) 6 and 8 (2.0 and 2.7 %, over the 1 % aimed at); the twelfth 5 and 8.
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -393,7 +415,7 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose10.txt", 8, 3}, HeldOutProse{"reflective_prose11.txt", 4, 3}}) {
+       {HeldOutProse{"reflective_prose12.txt", 10, 6}, HeldOutProse{"reflective_prose13.txt", 16, 8}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
@@ -403,10 +425,10 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
 }
 
 // The prose the classifier is trained on. reflective_prose.txt was written with the rules;
-// prose2 and 4 to 9 by writers who saw no detector, each scored once while it was held out
-// (docs/safety.md: 1.3-5.3 % with the models of the time) and trained on since the twelfth
-// retraining. The rules were never tuned on 2 to 9, so their counts still measure the rules:
-// 5, 1, 11, 3, 2, 11 and 8 of 300.
+// prose2 and 4 to 11 by writers who saw no detector, each scored once while it was held out
+// (docs/safety.md: 1.0-5.3 % with the models of the time) and trained on since the twelfth
+// retraining (10 and 11 since the thirteenth). The rules were never tuned on 2 to 11, so their
+// counts still measure the rules: 5, 1, 11, 3, 2, 11, 8, 8 and 4 of 300.
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
   auto rules = shipped_rules();
   auto policy = shipped_policy();
@@ -419,7 +441,8 @@ TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
        {TrainedProse{"reflective_prose.txt", 0}, TrainedProse{"reflective_prose2.txt", 5},
         TrainedProse{"reflective_prose4.txt", 1}, TrainedProse{"reflective_prose5.txt", 11},
         TrainedProse{"reflective_prose6.txt", 3}, TrainedProse{"reflective_prose7.txt", 2},
-        TrainedProse{"reflective_prose8.txt", 11}, TrainedProse{"reflective_prose9.txt", 8}}) {
+        TrainedProse{"reflective_prose8.txt", 11}, TrainedProse{"reflective_prose9.txt", 8},
+        TrainedProse{"reflective_prose10.txt", 8}, TrainedProse{"reflective_prose11.txt", 4}}) {
     auto alone = score(*rules, file, false);
     auto both = score(*policy, file, false);
     EXPECT_GE(both.benign, 300) << file;

@@ -24,16 +24,19 @@ const char* const kRetrainCommand =
     "tests/safety/train8.tsv tests/safety/train9.tsv tests/safety/train10.tsv tests/safety/train11.tsv "
     "tests/safety/train12.tsv tests/safety/train13.tsv tests/safety/train14.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train18.tsv tests/safety/train19.tsv "
-    "tests/safety/train20.tsv tests/safety/train21.tsv tests/safety/heldout.tsv tests/safety/heldout2.tsv tests/safety/heldout3.tsv "
+    "tests/safety/train20.tsv tests/safety/train21.tsv tests/safety/train22.tsv tests/safety/train23.tsv "
+    "tests/safety/heldout.tsv tests/safety/heldout2.tsv tests/safety/heldout3.tsv "
     "tests/safety/heldout4.tsv tests/safety/heldout5.tsv tests/safety/heldout6.tsv "
     "tests/safety/heldout7.tsv tests/safety/heldout8.tsv tests/safety/heldout9.tsv "
     "tests/safety/heldout10.tsv tests/safety/heldout11.tsv tests/safety/heldout12.tsv "
     "tests/safety/heldout13.tsv tests/safety/heldout14.tsv tests/safety/heldout15.tsv "
     "tests/safety/heldout16.tsv tests/safety/heldout17.tsv tests/safety/heldout18.tsv "
-    "tests/safety/heldout19.tsv tests/safety/heldout20.tsv --prose tests/safety/reflective_prose.txt "
+    "tests/safety/heldout19.tsv tests/safety/heldout20.tsv tests/safety/heldout21.tsv tests/safety/heldout22.tsv "
+    "--prose tests/safety/reflective_prose.txt "
     "tests/safety/reflective_prose2.txt tests/safety/reflective_prose4.txt tests/safety/reflective_prose5.txt "
     "tests/safety/reflective_prose6.txt tests/safety/reflective_prose7.txt tests/safety/reflective_prose8.txt "
-    "tests/safety/reflective_prose9.txt --out dialogs/safety/classifier.json";
+    "tests/safety/reflective_prose9.txt tests/safety/reflective_prose10.txt tests/safety/reflective_prose11.txt "
+    "--out dialogs/safety/classifier.json";
 
 std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {
   auto policy = engine::compile_safety_policy(engine_io::read_file(kRoot / "dialogs/safety/policy.json"),
@@ -179,6 +182,10 @@ TEST(SafetyTraining, LogCountRatiosAreFoldedIntoTheWeights) {
   EXPECT_GE(positives_fit, positives * 95 / 100) << positives_fit << " of " << positives;
   EXPECT_GE(benign_fit, benign * 98 / 100) << benign_fit << " of " << benign;
 
+  EXPECT_EQ(model["training"].value("log_count_smoothing", 0.0), options.log_count_smoothing);
+  options.log_count_smoothing = 0;
+  EXPECT_THROW(train_safety_classifier(*rules, corpus, options), std::runtime_error);
+
   options.log_count_ratios = false;
   auto plain = nlohmann::json::parse(train_safety_classifier(*rules, corpus, options).json);
   EXPECT_FALSE(plain["training"].contains("features_scaled_by"));
@@ -215,9 +222,9 @@ TEST(SafetyTraining, ScoresCountAResponseUnderAnotherCategorySeparately) {
 // The honest measure (docs/safety.md): a model trained without heldout5.tsv, on the files
 // and with the procedure that built the shipped one, scored on heldout5.tsv, which no rule
 // was tuned on and which an independent writer wrote. The floors are that measurement
-// (2026-11-25, log-count ratios, C 16): 34, 33, 31 and 29 of 50 found (rules alone: 27, 30,
-// 30, 27); 15 of 220 benign lines answered (rules alone 11). Without log-count ratios (C 128)
-// it found 33, 32, 40 and 31, 9 answered: on five files that the rules were tuned on, the
+// (2026-11-25, log-count ratios smoothed by 0.1, C 16): 33, 34, 31 and 30 of 50 found (rules
+// alone: 27, 30, 30, 27); 13 of 220 benign lines answered (rules alone 11). Without log-count
+// ratios (C 128) it found 33, 32, 40 and 31, 9 answered: on five files that the rules were tuned on, the
 // rules' finding is in nearly every positive text, its ratio dwarfs the words', and the model
 // leans on the rules. On the full corpus the ratios win (SafetyCorpus.HeldOut19NeverTunedOn).
 TEST(SafetyTraining, LeaveHeldOut5Out) {
@@ -250,11 +257,11 @@ TEST(SafetyTraining, LeaveHeldOut5Out) {
   }
   std::cout << "  heldout5 false positives: rules " << alone.false_positives << "/" << alone.benign
             << ", rules+classifier " << both.false_positives << "/" << both.benign << "\n";
-  EXPECT_GE(both.recall_of("suicidal_thoughts"), 0.66);
-  EXPECT_GE(both.recall_of("self_harm"), 0.64);
+  EXPECT_GE(both.recall_of("suicidal_thoughts"), 0.64);
+  EXPECT_GE(both.recall_of("self_harm"), 0.66);
   EXPECT_GE(both.recall_of("harm_to_others"), 0.60);
-  EXPECT_GE(both.recall_of("abuse_or_danger"), 0.56);
-  EXPECT_LE(both.false_positive_rate(), 0.07);
+  EXPECT_GE(both.recall_of("abuse_or_danger"), 0.58);
+  EXPECT_LE(both.false_positive_rate(), 0.06);
   // The model weighs the rules' matches rather than adding to them, but keeps nearly all of
   // the right ones.
   int right = 0, kept = 0;

@@ -63,6 +63,12 @@ benign	I cut the grass today
   EXPECT_NE(bytes.find("\"sha256\""), std::string::npos);
   ASSERT_EQ(run(train).status, 0);
   EXPECT_EQ(read(out), bytes);
+  EXPECT_NE(bytes.find("\"log_count_smoothing\": 0.1"), std::string::npos);
+  ASSERT_EQ(run(train + " --log-count-smoothing 1").status, 0);
+  EXPECT_NE(read(out).find("\"log_count_smoothing\": 1.0"), std::string::npos);
+  ASSERT_EQ(run(train + " --no-log-count-ratios").status, 0);
+  EXPECT_EQ(read(out).find("features_scaled_by"), std::string::npos);
+  ASSERT_EQ(run(train).status, 0);
 
   auto score = run("safety score --policy " + policy_ + " --corpus " + corpus + " --classifier " + out);
   ASSERT_EQ(score.status, 0) << score.output;
@@ -101,6 +107,18 @@ TEST_F(SafetyCommand, BadCorpusLinesSayWhere) {
   result = run("safety train --policy " + policy_ + " --corpus " + unknown + " --out " + (root_ / "out.json").string());
   EXPECT_EQ(result.status, 1);
   EXPECT_NE(result.output.find(unknown + ":2: \"suicidal\" is not a category"), std::string::npos) << result.output;
+}
+
+TEST_F(SafetyCommand, ASmoothingThatIsNotAboveZeroIsRefused) {
+  auto corpus = write("corpus.tsv", "benign\tfine\nself_harm\tI cut again\n");
+  for (const char* value : {"0", "-1", "abc"}) {
+    auto result = run("safety train --policy " + policy_ + " --corpus " + corpus + " --log-count-smoothing " + value +
+                      " --out " + (root_ / "out.json").string());
+    EXPECT_NE(result.status, 0) << value;
+    EXPECT_NE(result.output.find("--log-count-smoothing: must be a number above 0"), std::string::npos)
+        << result.output;
+    EXPECT_FALSE(fs::exists(root_ / "out.json")) << value;
+  }
 }
 
 TEST_F(SafetyCommand, ABrokenClassifierIsReportedWithItsCode) {

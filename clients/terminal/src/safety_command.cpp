@@ -1,6 +1,7 @@
 #include "safety_command.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <ostream>
@@ -80,6 +81,7 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
   options.prune_below = command.prune;
   options.scores_stood_down = command.scores_stood_down;
   options.log_count_ratios = !command.no_log_count_ratios;
+  options.log_count_smoothing = command.log_count_smoothing;
   if (!command.features.empty()) {
     options.feature_kinds.clear();
     for (const auto& name : command.features) {
@@ -216,6 +218,16 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
                   "Without rule_matches: also score texts whose rule match the context stood down");
   train->add_flag("--no-log-count-ratios", command.no_log_count_ratios,
                   "Train on the features as they are, not scaled by their log-count ratios (NBSVM)");
+  train->add_option("--log-count-smoothing", command.log_count_smoothing,
+                    "Added to every feature's counts in the log-count ratios (default 0.1)")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            char* end = nullptr;
+            double number = std::strtod(value.c_str(), &end);
+            return end != value.c_str() && *end == '\0' && number > 0 ? std::string()
+                                                                      : "must be a number above 0, e.g. 0.1";
+          },
+          "POSITIVE"));
   train->footer(R"(Prints the cross-validation for each C and what it chose. The same files give the same bytes.
 
 Examples:

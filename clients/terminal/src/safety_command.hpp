@@ -28,6 +28,7 @@ struct SafetyCommand {
   std::vector<std::string> features;      // empty: every kind
   bool scores_stood_down = false;
   bool no_log_count_ratios = false;
+  double log_count_smoothing = safety_training::TrainingOptions{}.log_count_smoothing;
   // score
   std::optional<std::string> classifier;  // default: the one the policy names
   bool show_texts = false;

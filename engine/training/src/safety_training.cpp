@@ -68,10 +68,10 @@ class Problem {
 
   // Weights (by feature) and bias of "category or not", as the engine applies them to
   // unscaled features: a log-count ratio used in training is folded into the weights.
-  std::pair<std::vector<double>, double> train_one(int category, double c, bool log_count_ratios) {
+  std::pair<std::vector<double>, double> train_one(int category, double c, const TrainingOptions& options) {
     for (std::size_t i = 0; i < rows_of_.size(); ++i) labels_[i] = rows_of_[i]->category == category ? 1.0 : -1.0;
     std::vector<double> ratio(static_cast<std::size_t>(feature_count_), 1.0);
-    if (log_count_ratios) ratio = log_count_ratios_of(category);
+    if (options.log_count_ratios) ratio = log_count_ratios_of(category, options.log_count_smoothing);
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       if (nodes_[i].index >= 1 && nodes_[i].index <= feature_count_) {
         nodes_[i].value = unscaled_[i] * ratio[static_cast<std::size_t>(nodes_[i].index - 1)];
@@ -101,11 +101,11 @@ class Problem {
 
  private:
   // Wang and Manning's NBSVM scaling: log of how much more often a feature occurs in the
-  // category's texts than in the others' (add-one smoothed, each side normalised to sum 1).
-  // A feature that tells the classes apart starts with a larger value, so the regression
-  // needs less weight, and less evidence, to use it.
-  std::vector<double> log_count_ratios_of(int category) const {
-    std::vector<double> in(static_cast<std::size_t>(feature_count_), 1.0), out = in;
+  // category's texts than in the others' (`smoothing` added to every count, each side
+  // normalised to sum 1). A feature that tells the classes apart starts with a larger value,
+  // so the regression needs less weight, and less evidence, to use it.
+  std::vector<double> log_count_ratios_of(int category, double smoothing) const {
+    std::vector<double> in(static_cast<std::size_t>(feature_count_), smoothing), out = in;
     for (const Example* row : rows_of_) {
       auto& counts = row->category == category ? in : out;
       for (int feature : row->features) counts[static_cast<std::size_t>(feature)] += 1.0;
@@ -140,7 +140,7 @@ Weights train_all(const std::vector<const Example*>& rows, std::size_t categorie
   Weights out;
   const double prune_below = options.prune_below;
   for (std::size_t k = 0; k < categories; ++k) {
-    auto [weights, bias] = problem.train_one(static_cast<int>(k), c, options.log_count_ratios);
+    auto [weights, bias] = problem.train_one(static_cast<int>(k), c, options);
     std::vector<std::pair<int, double>> kept;
     for (std::size_t f = 0; f < weights.size(); ++f) {
       double w = rounded(weights[f]);
@@ -408,6 +408,9 @@ std::shared_ptr<const SafetyPolicy> rules_only(const SafetyPolicy& policy) {
 TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std::vector<CorpusFile>& corpus,
                                           const TrainingOptions& options) {
   if (options.c_grid.empty() || options.folds < 2) throw std::runtime_error("need at least one C and two folds");
+  if (options.log_count_ratios && !(options.log_count_smoothing > 0)) {
+    throw std::runtime_error("the log-count smoothing must be above 0");
+  }
   set_print_string_function(&quiet);
   auto rules = rules_only(policy);
   const std::size_t categories = policy.categories.size();
@@ -510,7 +513,10 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   training["trained_with"] = "trellis safety train";
   training["liblinear"] = liblinear_version;
   training["solver"] = "L2R_LR, one-vs-rest";
-  if (options.log_count_ratios) training["features_scaled_by"] = "log-count ratios (NBSVM), folded into the weights";
+  if (options.log_count_ratios) {
+    training["features_scaled_by"] = "log-count ratios (NBSVM), folded into the weights";
+    training["log_count_smoothing"] = options.log_count_smoothing;
+  }
   training["c"] = c;
   training["folds"] = options.folds;
   training["folds_hold"] = folds_by_file ? "whole files" : "blocks of each file";
