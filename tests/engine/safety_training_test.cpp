@@ -25,6 +25,7 @@ const char* const kRetrainCommand =
     "tests/safety/train12.tsv tests/safety/train13.tsv tests/safety/train14.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train18.tsv tests/safety/train19.tsv "
     "tests/safety/train20.tsv tests/safety/train21.tsv tests/safety/train22.tsv tests/safety/train23.tsv "
+    "tests/safety/train24.tsv tests/safety/train25.tsv tests/safety/train26.tsv tests/safety/train27.tsv "
     "tests/safety/heldout.tsv tests/safety/heldout2.tsv tests/safety/heldout3.tsv "
     "tests/safety/heldout4.tsv tests/safety/heldout5.tsv tests/safety/heldout6.tsv "
     "tests/safety/heldout7.tsv tests/safety/heldout8.tsv tests/safety/heldout9.tsv "
@@ -32,10 +33,12 @@ const char* const kRetrainCommand =
     "tests/safety/heldout13.tsv tests/safety/heldout14.tsv tests/safety/heldout15.tsv "
     "tests/safety/heldout16.tsv tests/safety/heldout17.tsv tests/safety/heldout18.tsv "
     "tests/safety/heldout19.tsv tests/safety/heldout20.tsv tests/safety/heldout21.tsv tests/safety/heldout22.tsv "
+    "tests/safety/heldout23.tsv tests/safety/heldout24.tsv "
     "--prose tests/safety/reflective_prose.txt "
     "tests/safety/reflective_prose2.txt tests/safety/reflective_prose4.txt tests/safety/reflective_prose5.txt "
     "tests/safety/reflective_prose6.txt tests/safety/reflective_prose7.txt tests/safety/reflective_prose8.txt "
     "tests/safety/reflective_prose9.txt tests/safety/reflective_prose10.txt tests/safety/reflective_prose11.txt "
+    "tests/safety/reflective_prose12.txt tests/safety/reflective_prose13.txt "
     "--out dialogs/safety/classifier.json";
 
 std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {

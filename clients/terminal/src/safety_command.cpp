@@ -204,7 +204,7 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
   train->add_option("--c", command.c, "Regularisation C to try (default: 16 32 64 128 256, chosen by cross-validation)");
   train->add_option("--max-false-positives", command.max_false_positives,
                     "Share of benign labelled texts answered in cross-validation, rules and model together "
-                    "(default 0.04)");
+                    "(default 0.035)");
   train->add_option("--max-prose-false-positives", command.max_prose_false_positives,
                     "The same for prose lines (default 0.01)");
   train->add_option("--max-rule-matches-dropped", command.max_rule_matches_dropped,

@@ -44,9 +44,10 @@ struct TrainingOptions {
   int folds = 5;
   // Out of fold, the share of the labelled files' benign texts the detector (rules and model
   // together) may answer. The folds hold whole files, so this is measured on writers the
-  // model was not trained on, as a deployment meets them; 4% there came out at 2.5% on
-  // held-out writers when this was chosen (docs/safety.md).
-  double max_false_positives = 0.04;
+  // model was not trained on, as a deployment meets them. 4% came out at 0.5-3.6% on
+  // held-out writers; 3.5% since the fourteenth retraining, whose first model at 4% answered
+  // "Because I am scared", a browser test's ordinary TRUST answer (docs/safety.md).
+  double max_false_positives = 0.035;
   double max_prose_false_positives = 0.01;   // the same for prose (24 of the 2,404 shipped lines)
   // With "rule_matches": the share of the rules' right matches (out of fold) that each
   // category's rule_threshold may stand down, and the most it may be: a rule's match is stood
