@@ -48,7 +48,7 @@ struct TrainingOptions {
   // held-out writers; 3.5% since the fourteenth retraining, whose first model at 4% answered
   // "Because I am scared", a browser test's ordinary TRUST answer (docs/safety.md).
   double max_false_positives = 0.035;
-  double max_prose_false_positives = 0.01;   // the same for prose (24 of the 2,404 shipped lines)
+  double max_prose_false_positives = 0.01;   // the same for prose (36 of the 3,604 shipped lines)
   // With "rule_matches": the share of the rules' right matches (out of fold) that each
   // category's rule_threshold may stand down, and the most it may be: a rule's match is stood
   // down only where the model gives its category a small chance, never merely a lower one.
