@@ -41,6 +41,13 @@ const char* const kRetrainCommand =
     "tests/safety/reflective_prose12.txt tests/safety/reflective_prose13.txt "
     "--out dialogs/safety/classifier.json";
 
+// Labelled files of tests/safety, by name.
+std::vector<CorpusFile> labelled(std::initializer_list<const char*> files) {
+  std::vector<CorpusFile> corpus;
+  for (const char* file : files) corpus.push_back(read_corpus(kRoot / "tests/safety" / file, false));
+  return corpus;
+}
+
 std::shared_ptr<const engine::SafetyPolicy> shipped_rules() {
   auto policy = engine::compile_safety_policy(engine_io::read_file(kRoot / "dialogs/safety/policy.json"),
                                               "policy.json");
@@ -92,8 +99,7 @@ TEST(SafetyTraining, AnUnknownLabelIsAnError) {
 TEST(SafetyTraining, SameInputSameBytes) {
   auto rules = shipped_rules();
   ASSERT_TRUE(rules);
-  std::vector<CorpusFile> corpus{read_corpus(kRoot / "tests/safety/heldout.tsv", false),
-                                 read_corpus(kRoot / "tests/safety/heldout2.tsv", false)};
+  auto corpus = labelled({"heldout.tsv", "heldout2.tsv"});
   TrainingOptions options;
   options.c_grid = {4, 16};
   auto first = train_safety_classifier(*rules, corpus, options);
@@ -113,16 +119,11 @@ TEST(SafetyTraining, SameInputSameBytes) {
 TEST(SafetyTraining, FoldsHoldWholeFilesAndRuleThresholdsAreCapped) {
   auto rules = shipped_rules();
   ASSERT_TRUE(rules);
-  auto read = [](std::initializer_list<const char*> files) {
-    std::vector<CorpusFile> corpus;
-    for (const char* file : files) corpus.push_back(read_corpus(kRoot / "tests/safety" / file, false));
-    return corpus;
-  };
   TrainingOptions options;
   options.c_grid = {16};
   options.max_rule_threshold = 0.1;
   auto five = train_safety_classifier(
-      *rules, read({"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"}), options);
+      *rules, labelled({"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"}), options);
   auto model = nlohmann::json::parse(five.json);
   EXPECT_EQ(model["training"]["folds_hold"], "whole files");
   EXPECT_EQ(model["features"].back(), "rule_matches");
@@ -138,7 +139,7 @@ TEST(SafetyTraining, FoldsHoldWholeFilesAndRuleThresholdsAreCapped) {
   EXPECT_GT(*five.chosen.crisis_threshold, 0.0);
   EXPECT_LE(*five.chosen.crisis_threshold, 4.0);
   EXPECT_LE(five.chosen.combined_false_positives, options.max_false_positives * five.chosen.benign);
-  auto two = train_safety_classifier(*rules, read({"heldout.tsv", "heldout2.tsv"}), options);
+  auto two = train_safety_classifier(*rules, labelled({"heldout.tsv", "heldout2.tsv"}), options);
   EXPECT_EQ(nlohmann::json::parse(two.json)["training"]["folds_hold"], "blocks of each file");
 }
 
@@ -147,10 +148,7 @@ TEST(SafetyTraining, FoldsHoldWholeFilesAndRuleThresholdsAreCapped) {
 TEST(SafetyTraining, LogCountRatiosAreFoldedIntoTheWeights) {
   auto rules = shipped_rules();
   ASSERT_TRUE(rules);
-  std::vector<CorpusFile> corpus;
-  for (const char* file : {"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"}) {
-    corpus.push_back(read_corpus(kRoot / "tests/safety" / file, false));
-  }
+  auto corpus = labelled({"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"});
   TrainingOptions options;
   options.c_grid = {16};
   ASSERT_TRUE(options.log_count_ratios) << "the default";
@@ -227,16 +225,13 @@ TEST(SafetyTraining, ScoresCountAResponseUnderAnotherCategorySeparately) {
 // was tuned on and which an independent writer wrote. The floors are that measurement
 // (2026-11-25, log-count ratios smoothed by 0.1, C 16): 33, 34, 31 and 30 of 50 found (rules
 // alone: 27, 30, 30, 27); 13 of 220 benign lines answered (rules alone 11). Without log-count
-// ratios (C 128) it found 33, 32, 40 and 31, 9 answered: on five files that the rules were tuned on, the
-// rules' finding is in nearly every positive text, its ratio dwarfs the words', and the model
-// leans on the rules. On the full corpus the ratios win (SafetyCorpus.HeldOut19NeverTunedOn).
+// ratios (C 128) it found 33, 32, 40 and 31, 9 answered: on five files that the rules were
+// tuned on, the rules' finding is in nearly every positive text, its ratio dwarfs the words',
+// and the model leans on the rules. On the full corpus the ratios win (SafetyCorpus.HeldOut19NeverTunedOn).
 TEST(SafetyTraining, LeaveHeldOut5Out) {
   auto rules = shipped_rules();
   ASSERT_TRUE(rules);
-  std::vector<CorpusFile> corpus;
-  for (const char* file : {"train.tsv", "heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv"}) {
-    corpus.push_back(read_corpus(kRoot / "tests/safety" / file, false));
-  }
+  auto corpus = labelled({"train.tsv", "heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv"});
   corpus.push_back(read_corpus(kRoot / "tests/safety/reflective_prose.txt", true));
   TrainingOptions options;
   options.c_grid = {16};  // what cross-validation over the default grid chooses on these files
