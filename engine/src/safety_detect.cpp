@@ -22,7 +22,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kTypogra
 const std::map<std::string, std::string, std::less<>>& spellings() {
   static const std::map<std::string, std::string, std::less<>> kSpellings{
       {"kms", "kill myself"}, {"kys", "kill yourself"}, {"ctb", "suicide"},
-      {"unalive", "kill"}, {"unalived", "killed"}, {"unaliving", "killing"}, {"sewerslide", "suicide"},
+      {"unalive", "kill"}, {"unalived", "killed"}, {"unaliving", "killing myself"}, {"sewerslide", "suicide"},
       {"suicde", "suicide"}, {"sucide", "suicide"}, {"suiside", "suicide"}, {"suicid", "suicide"},
       {"suecide", "suicide"}, {"sucidal", "suicidal"}, {"suicdal", "suicidal"}, {"suisidal", "suicidal"},
       {"suicidel", "suicidal"}, {"suicidle", "suicidal"},

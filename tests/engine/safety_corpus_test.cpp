@@ -415,25 +415,27 @@ TEST(SafetyCorpus, HeldOut24NeverTunedOn) {
 // (The thirteenth, scored afterwards: 45 46 43 49, 5; 40 50 43 47, 4; 40 47 46 49, 3;
 // 44 47 45 43, 5.) Floors just under. The rules pass of the fifteenth (the same training
 // files) drew on their misses, so they no longer measure the rules; the model with the new
-// rules finds 44 47 43 49, 4; 40 50 43 48, 5; 40 46 46 48, 4; 41 47 43 43, 7.
+// rules finds 44 47 43 49, 4; 40 50 43 48, 5; 40 46 46 48, 4; 41 47 43 43, 7. The sixteenth
+// (budgets measured without the hard-case files, the rules pass below) was chosen on them and
+// heldout29, so they now check it: 48 47 47 49, 5; 44 50 44 48, 6; 44 46 45 49, 3; 45 47 45 43, 7.
 TEST(SafetyCorpus, HeldOut25NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout25.tsv", {0.36, 0.52, 0.34, 0.48, 0.055});
-  expect_floors(shipped_policy(), "heldout25.tsv", {0.84, 0.92, 0.84, 0.96, 0.019});
+  expect_floors(shipped_policy(), "heldout25.tsv", {0.94, 0.92, 0.92, 0.96, 0.023});
 }
 
 TEST(SafetyCorpus, HeldOut26NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout26.tsv", {0.26, 0.46, 0.26, 0.40, 0.037});
-  expect_floors(shipped_policy(), "heldout26.tsv", {0.78, 0.98, 0.84, 0.94, 0.023});
+  expect_floors(shipped_policy(), "heldout26.tsv", {0.86, 0.98, 0.86, 0.94, 0.028});
 }
 
 TEST(SafetyCorpus, HeldOut27NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout27.tsv", {0.24, 0.46, 0.34, 0.38, 0.055});
-  expect_floors(shipped_policy(), "heldout27.tsv", {0.78, 0.90, 0.90, 0.94, 0.019});
+  expect_floors(shipped_policy(), "heldout27.tsv", {0.86, 0.90, 0.88, 0.96, 0.014});
 }
 
 TEST(SafetyCorpus, HeldOut28NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout28.tsv", {0.24, 0.42, 0.34, 0.30, 0.041});
-  expect_floors(shipped_policy(), "heldout28.tsv", {0.80, 0.92, 0.84, 0.84, 0.032});
+  expect_floors(shipped_policy(), "heldout28.tsv", {0.88, 0.92, 0.88, 0.84, 0.032});
 }
 
 // heldout29.tsv: a thirty-ninth writer who had seen neither the rules, the classifier nor any
@@ -443,10 +445,30 @@ TEST(SafetyCorpus, HeldOut28NeverTunedOn) {
 //   rules alone:                  17, 20, 24 and 24 of 50 found; 10 of 220 benign answered;
 //   rules + shipped (fifteenth):  41, 47, 48 and 48 of 50 found; 0 of 220 benign answered.
 // (The fourteenth with the rules before the pass, also run once: 43, 47, 48, 48; 0 of 220.)
-// Training or tuning on this file ends its use as a measure: write heldout30.tsv first.
+// The sixteenth was chosen on it with heldout25-28, so it now checks: 49 46 48 48; 1 of 220.
 TEST(SafetyCorpus, HeldOut29NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout29.tsv", {0.32, 0.38, 0.46, 0.46, 0.046});
-  expect_floors(shipped_policy(), "heldout29.tsv", {0.80, 0.92, 0.94, 0.94, 0.005});
+  expect_floors(shipped_policy(), "heldout29.tsv", {0.96, 0.90, 0.94, 0.94, 0.005});
+}
+
+// heldout30.tsv and heldout31.tsv: a fortieth and a forty-first writer who had seen neither the
+// rules, the classifier nor any corpus, committed before the sixteenth (a rules pass on
+// heldout25-29's misses and prose14-18's answered lines; the budgets measured without the
+// hard-case files; thresholds that spend the budgets where they find the most) and never read
+// by it. That the sixteenth would ship was decided before they were scored. Run once,
+// 2026-11-25 (suicidal, self-harm, harm to others, abuse; benign of 220); floors just under:
+//   rules alone:                 13 22 16 25, 3;  17 22 20 18, 4;
+//   rules + shipped (sixteenth): 48 45 48 48, 0;  47 45 49 47, 1.
+// (The fifteenth with its rules, scored afterwards: 46 46 48 48, 0; 45 46 49 47, 1.)
+// Training or tuning on these files ends their use as a measure: write heldout32.tsv first.
+TEST(SafetyCorpus, HeldOut30NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout30.tsv", {0.24, 0.42, 0.30, 0.48, 0.014});
+  expect_floors(shipped_policy(), "heldout30.tsv", {0.94, 0.88, 0.94, 0.94, 0.0});
+}
+
+TEST(SafetyCorpus, HeldOut31NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout31.tsv", {0.32, 0.42, 0.38, 0.34, 0.019});
+  expect_floors(shipped_policy(), "heldout31.tsv", {0.92, 0.88, 0.96, 0.92, 0.005});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -456,7 +478,10 @@ TEST(SafetyCorpus, HeldOut29NeverTunedOn) {
 // they now check, not measure: the rules answer 11, 9, 7 and 12, as shipped 5, 7, 7 and 3.
 // reflective_prose18.txt, by the writer of heldout29.tsv, committed before that pass: run once
 // with the fifteenth, the rules answer 9 and rules + the classifier 3 (1.0 %); the fourteenth
-// with the old rules 10 and 4.
+// with the old rules 10 and 4. The sixteenth's rules pass drew on all five: the rules now answer
+// 8, 5, 6, 11 and 7, as shipped 3, 4, 9, 3 and 3. reflective_prose19.txt and 20.txt, by the
+// writers of heldout30 and 31, run once with the sixteenth: the rules 7 and 13, as shipped 8 and 6
+// (2.3 %; the fifteenth with its rules, afterwards, 5 and 5).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -464,9 +489,10 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose14.txt", 11, 5}, HeldOutProse{"reflective_prose15.txt", 9, 7},
-        HeldOutProse{"reflective_prose16.txt", 7, 7}, HeldOutProse{"reflective_prose17.txt", 12, 3},
-        HeldOutProse{"reflective_prose18.txt", 9, 3}}) {
+       {HeldOutProse{"reflective_prose14.txt", 8, 3}, HeldOutProse{"reflective_prose15.txt", 5, 4},
+        HeldOutProse{"reflective_prose16.txt", 6, 9}, HeldOutProse{"reflective_prose17.txt", 11, 3},
+        HeldOutProse{"reflective_prose18.txt", 7, 3}, HeldOutProse{"reflective_prose19.txt", 7, 8},
+        HeldOutProse{"reflective_prose20.txt", 13, 6}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;

@@ -165,6 +165,8 @@ TEST(SafetyPolicy, MissingStandardCategoryIsAWarning) {
 TEST(SafetyNormalise, FoldsCaseQuotesRepeatsAndChatSpellings) {
   EXPECT_EQ(normalise_for_safety("I wanna DIIIIE"), "i want to die");
   EXPECT_EQ(normalise_for_safety("kms"), "kill myself");
+  // Alone, "unaliving" is about oneself: "thinking about unaliving again".
+  EXPECT_EQ(normalise_for_safety("thinking abt unaliving again"), "thinking about killing myself again");
   EXPECT_EQ(normalise_for_safety("I\xE2\x80\x99m done"), "i'm done");
   EXPECT_EQ(normalise_for_safety("im gonna kiiill myslef!!"), "i'm going to kill myself .");
   EXPECT_EQ(normalise_for_safety("self-harm"), "self harm");

@@ -19,25 +19,28 @@ const fs::path kRoot = TRELLIS_SOURCE_DIR;
 
 // The command that writes the shipped model; the test that it is current prints it.
 const char* const kRetrainCommand =
-    "trellis safety train --corpus tests/safety/train.tsv tests/safety/train2.tsv tests/safety/train3.tsv "
+    "trellis safety train "
+    "--corpus tests/safety/train.tsv tests/safety/train2.tsv tests/safety/train3.tsv "
     "tests/safety/train4.tsv tests/safety/train5.tsv tests/safety/train6.tsv tests/safety/train7.tsv "
-    "tests/safety/train8.tsv tests/safety/train9.tsv tests/safety/train10.tsv tests/safety/train11.tsv "
-    "tests/safety/train12.tsv tests/safety/train13.tsv tests/safety/train14.tsv tests/safety/train15.tsv "
-    "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train18.tsv tests/safety/train19.tsv "
-    "tests/safety/train20.tsv tests/safety/train21.tsv tests/safety/train22.tsv tests/safety/train23.tsv "
-    "tests/safety/train24.tsv tests/safety/train25.tsv tests/safety/train26.tsv tests/safety/train27.tsv "
-    "tests/safety/heldout.tsv tests/safety/heldout2.tsv tests/safety/heldout3.tsv "
-    "tests/safety/heldout4.tsv tests/safety/heldout5.tsv tests/safety/heldout6.tsv "
-    "tests/safety/heldout7.tsv tests/safety/heldout8.tsv tests/safety/heldout9.tsv "
-    "tests/safety/heldout10.tsv tests/safety/heldout11.tsv tests/safety/heldout12.tsv "
-    "tests/safety/heldout13.tsv tests/safety/heldout14.tsv tests/safety/heldout15.tsv "
-    "tests/safety/heldout16.tsv tests/safety/heldout17.tsv tests/safety/heldout18.tsv "
-    "tests/safety/heldout19.tsv tests/safety/heldout20.tsv tests/safety/heldout21.tsv tests/safety/heldout22.tsv "
+    "tests/safety/train8.tsv tests/safety/train9.tsv tests/safety/train10.tsv tests/safety/train13.tsv "
+    "tests/safety/train14.tsv tests/safety/train18.tsv tests/safety/train19.tsv tests/safety/heldout.tsv "
+    "tests/safety/heldout2.tsv tests/safety/heldout3.tsv tests/safety/heldout4.tsv "
+    "tests/safety/heldout5.tsv tests/safety/heldout6.tsv tests/safety/heldout7.tsv "
+    "tests/safety/heldout8.tsv tests/safety/heldout9.tsv tests/safety/heldout10.tsv "
+    "tests/safety/heldout11.tsv tests/safety/heldout12.tsv tests/safety/heldout13.tsv "
+    "tests/safety/heldout14.tsv tests/safety/heldout15.tsv tests/safety/heldout16.tsv "
+    "tests/safety/heldout17.tsv tests/safety/heldout18.tsv tests/safety/heldout19.tsv "
+    "tests/safety/heldout20.tsv tests/safety/heldout21.tsv tests/safety/heldout22.tsv "
     "tests/safety/heldout23.tsv tests/safety/heldout24.tsv "
-    "--prose tests/safety/reflective_prose.txt "
-    "tests/safety/reflective_prose2.txt tests/safety/reflective_prose4.txt tests/safety/reflective_prose5.txt "
-    "tests/safety/reflective_prose6.txt tests/safety/reflective_prose7.txt tests/safety/reflective_prose8.txt "
-    "tests/safety/reflective_prose9.txt tests/safety/reflective_prose10.txt tests/safety/reflective_prose11.txt "
+    "--hard-cases tests/safety/train11.tsv tests/safety/train12.tsv tests/safety/train15.tsv "
+    "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train20.tsv tests/safety/train21.tsv "
+    "tests/safety/train22.tsv tests/safety/train23.tsv tests/safety/train24.tsv tests/safety/train25.tsv "
+    "tests/safety/train26.tsv tests/safety/train27.tsv "
+    "--prose tests/safety/reflective_prose.txt tests/safety/reflective_prose2.txt "
+    "tests/safety/reflective_prose4.txt tests/safety/reflective_prose5.txt "
+    "tests/safety/reflective_prose6.txt tests/safety/reflective_prose7.txt "
+    "tests/safety/reflective_prose8.txt tests/safety/reflective_prose9.txt "
+    "tests/safety/reflective_prose10.txt tests/safety/reflective_prose11.txt "
     "tests/safety/reflective_prose12.txt tests/safety/reflective_prose13.txt "
     "--out dialogs/safety/classifier.json";
 
@@ -195,6 +198,67 @@ TEST(SafetyTraining, LogCountRatiosAreFoldedIntoTheWeights) {
 
 // classifier.json records the SHA-256 of every file it was trained on. Editing a corpus
 // file (or the list of files) without retraining fails here.
+TEST(SafetyTraining, HardCaseFilesAreTrainedOnButOutsideTheBudgets) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  auto general = labelled({"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"});
+  auto look_alikes = read_corpus(kRoot / "tests/safety/train27.tsv", false);  // everyday uses of "for good"
+  look_alikes.hard_cases = true;
+  auto corpus = general;
+  corpus.push_back(look_alikes);
+  TrainingOptions options;
+  options.c_grid = {16};
+  auto trained = train_safety_classifier(*rules, corpus, options);
+  const auto& cv = trained.chosen;
+  int general_benign = 0;
+  for (const auto& file : general) {
+    for (const auto& text : file.texts) general_benign += text.label == "benign";
+  }
+  EXPECT_EQ(cv.hard_cases, static_cast<int>(look_alikes.texts.size()));
+  EXPECT_EQ(cv.benign, general_benign) << "the look-alikes are not in the budget";
+  EXPECT_LE(cv.combined_false_positives, options.max_false_positives * cv.benign);
+  auto model = nlohmann::json::parse(trained.json);
+  int flagged = 0;
+  for (const auto& file : model["training"]["corpus"]) flagged += file.value("hard_cases", false);
+  EXPECT_EQ(flagged, 1);
+  EXPECT_EQ(model["training"]["cross_validation"].value("hard_case_false_positives", ""),
+            std::to_string(cv.hard_case_false_positives) + "/" + std::to_string(cv.hard_cases));
+
+  // Trained on: the model that saw the look-alikes answers fewer of them than one that did not.
+  std::vector<std::string> ids;
+  for (const auto& category : rules->categories) ids.push_back(category.id);
+  auto answered = [&](const std::string& json) {
+    auto policy = std::make_shared<engine::SafetyPolicy>(*rules);
+    auto classifier = engine::compile_safety_classifier(json, "classifier.json", ids);
+    EXPECT_TRUE(classifier);
+    policy->classifier = *classifier;
+    int count = 0;
+    for (const auto& text : look_alikes.texts) count += engine::detect(*policy, text.text).has_value();
+    return count;
+  };
+  EXPECT_LT(answered(trained.json), answered(train_safety_classifier(*rules, general, options).json));
+}
+
+TEST(SafetyTraining, ThresholdsSpendTheBudgetsWhereTheyFindTheMost) {
+  auto rules = shipped_rules();
+  ASSERT_TRUE(rules);
+  auto corpus = labelled({"heldout.tsv", "heldout2.tsv", "heldout3.tsv", "heldout4.tsv", "heldout5.tsv"});
+  TrainingOptions options;
+  options.c_grid = {16};
+  auto greedy = train_safety_classifier(*rules, corpus, options);
+  options.equal_rank_thresholds = true;
+  auto equal_rank = train_safety_classifier(*rules, corpus, options);
+  for (const auto* trained : {&greedy, &equal_rank}) {
+    const auto& cv = trained->chosen;
+    EXPECT_LE(cv.combined_false_positives, options.max_false_positives * cv.benign);
+  }
+  EXPECT_GT(greedy.chosen.mean_combined_recall(), equal_rank.chosen.mean_combined_recall());
+  EXPECT_NE(greedy.chosen.thresholds, equal_rank.chosen.thresholds);
+  EXPECT_EQ(nlohmann::json::parse(greedy.json)["training"].value("thresholds", ""), "the most recall per budget spent");
+  EXPECT_EQ(nlohmann::json::parse(equal_rank.json)["training"].value("thresholds", ""),
+            "the same number of benign texts above each");
+}
+
 TEST(SafetyTraining, TheShippedClassifierIsCurrent) {
   auto problems = stale_corpus_files(engine_io::read_file(kRoot / "dialogs/safety/classifier.json"), kRoot);
   std::string list;

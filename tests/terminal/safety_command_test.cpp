@@ -68,6 +68,14 @@ benign	I cut the grass today
   EXPECT_NE(read(out).find("\"log_count_smoothing\": 1.0"), std::string::npos);
   ASSERT_EQ(run(train + " --no-log-count-ratios").status, 0);
   EXPECT_EQ(read(out).find("features_scaled_by"), std::string::npos);
+  ASSERT_EQ(run(train + " --equal-rank-thresholds").status, 0);
+  EXPECT_NE(read(out).find("\"thresholds\": \"the same number of benign texts above each\""), std::string::npos);
+  auto look_alikes = write("hard.tsv", "benign\tthis commute is killing me\nbenign\tI cut the cake for everyone\n");
+  EXPECT_EQ(run(train + " --hard-cases " + corpus).status, 1) << "a file in --corpus and --hard-cases";
+  auto hard = run(train + " --hard-cases " + look_alikes);
+  ASSERT_EQ(hard.status, 0) << hard.output;
+  EXPECT_NE(read(out).find("\"hard_cases\": true"), std::string::npos);
+  EXPECT_NE(hard.output.find("(hard cases "), std::string::npos) << hard.output;
   ASSERT_EQ(run(train).status, 0);
 
   auto score = run("safety score --policy " + policy_ + " --corpus " + corpus + " --classifier " + out);

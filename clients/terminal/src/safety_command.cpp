@@ -1,5 +1,6 @@
 #include "safety_command.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -60,6 +61,7 @@ void print_cross_validation(const training::CrossValidation& cv, std::ostream& o
         << " (alone " << cv.classifier_recall.at(id).first << ")";
   }
   out << "  false positives " << cv.rules_false_positives << "->" << cv.combined_false_positives << "/" << cv.benign;
+  if (cv.hard_cases > 0) out << " (hard cases " << cv.hard_case_false_positives << "/" << cv.hard_cases << ")";
   if (cv.prose > 0) {
     out << "  prose " << cv.rules_prose_false_positives << "->" << cv.combined_prose_false_positives << "/" << cv.prose;
   }
@@ -71,6 +73,14 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
   if (!policy) return 1;
   std::vector<training::CorpusFile> corpus;
   for (const auto& file : command.corpus) corpus.push_back(training::read_corpus(file, false));
+  for (const auto& file : command.hard_cases) {
+    if (std::find(command.corpus.begin(), command.corpus.end(), file) != command.corpus.end()) {
+      err << file << ": given both to --corpus and to --hard-cases; name each file once\n";
+      return 1;
+    }
+    corpus.push_back(training::read_corpus(file, false));
+    corpus.back().hard_cases = true;
+  }
   for (const auto& file : command.prose) corpus.push_back(training::read_corpus(file, true));
   training::TrainingOptions options;
   if (!command.c.empty()) options.c_grid = command.c;
@@ -82,6 +92,7 @@ int run_train(const SafetyCommand& command, std::ostream& out, std::ostream& err
   options.scores_stood_down = command.scores_stood_down;
   options.log_count_ratios = !command.no_log_count_ratios;
   options.log_count_smoothing = command.log_count_smoothing;
+  options.equal_rank_thresholds = command.equal_rank_thresholds;
   if (!command.features.empty()) {
     options.feature_kinds.clear();
     for (const auto& name : command.features) {
@@ -198,6 +209,10 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
       ->required()
       ->check(CLI::ExistingFile);
   train->add_option("--prose", command.prose, "Plain-text files, one benign text a line")->check(CLI::ExistingFile);
+  train->add_option("--hard-cases", command.hard_cases,
+                    "Labelled files written to be full of look-alikes: trained on, but their benign texts are "
+                    "not counted in --max-false-positives")
+      ->check(CLI::ExistingFile);
   train->add_option("--out", command.out, "Where to write the model, e.g. dialogs/safety/classifier.json")->required();
   train->add_option("--policy", command.policy, "The policy whose categories and rules the model is trained with")
       ->check(CLI::ExistingFile);
@@ -216,6 +231,9 @@ CLI::App* add_safety_command(CLI::App& app, SafetyCommand& command) {
                     "Kinds of feature: words word_pairs char_ngrams rule_matches (default: all)");
   train->add_flag("--score-stood-down", command.scores_stood_down,
                   "Without rule_matches: also score texts whose rule match the context stood down");
+  train->add_flag("--equal-rank-thresholds", command.equal_rank_thresholds,
+                  "Give every category the same number of benign texts above its threshold, rather than "
+                  "spending the budgets where they find the most");
   train->add_flag("--no-log-count-ratios", command.no_log_count_ratios,
                   "Train on the features as they are, not scaled by their log-count ratios (NBSVM)");
   train->add_option("--log-count-smoothing", command.log_count_smoothing,

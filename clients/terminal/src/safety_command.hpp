@@ -18,6 +18,7 @@ struct SafetyCommand {
   std::vector<std::string> corpus;        // labelled files, "label<TAB>text"
   std::vector<std::string> prose;         // plain text, one benign text a line
   // train
+  std::vector<std::string> hard_cases;    // labelled files of look-alikes, outside the budgets
   std::string out;
   std::vector<double> c;                  // empty: the default grid
   double max_false_positives = safety_training::TrainingOptions{}.max_false_positives;
@@ -28,6 +29,7 @@ struct SafetyCommand {
   std::vector<std::string> features;      // empty: every kind
   bool scores_stood_down = false;
   bool no_log_count_ratios = false;
+  bool equal_rank_thresholds = false;
   double log_count_smoothing = safety_training::TrainingOptions{}.log_count_smoothing;
   // score
   std::optional<std::string> classifier;  // default: the one the policy names

@@ -34,6 +34,7 @@ std::string read_bytes(const std::filesystem::path& path) {
 struct Example {
   int category = -1;   // index into the policy's categories; -1 benign
   bool is_prose = false;
+  bool hard_case = false;  // from a CorpusFile of hard cases: not in the budgets
   int fold = 0;
   int rule_category = -1;       // what the rules alone detect; -1 nothing
   bool rule_stood_down = false;  // a pattern matched but every match was stood down
@@ -228,6 +229,100 @@ std::vector<double> choose_rule_thresholds(const std::vector<Example>& examples,
   return out;
 }
 
+// Each category's threshold, spending the false-positive budgets where they buy the most
+// recall: from above every benign score, the greedy step lowers one category's threshold
+// past its next few benign scores (`sorted`, highest first), choosing the step that finds
+// the largest share of that category's texts per share of a budget spent, until no step
+// finds more and fits. Giving every category the same number of benign texts instead left
+// suicidal thoughts, whose look-alikes crowd the benign files, at 0.83 and recall 0.63.
+std::vector<double> thresholds_for_most_recall(const std::vector<Example>& examples,
+                                               const std::vector<std::vector<double>>& oof,
+                                               const std::vector<std::vector<double>>& sorted, Thresholds t,
+                                               const TrainingOptions& options, bool weighs_rules, int benign,
+                                               int prose) {
+  const std::size_t categories = sorted.size();
+  std::vector<int> positives(categories, 0);
+  for (const auto& example : examples) {
+    if (example.category >= 0) ++positives[static_cast<std::size_t>(example.category)];
+  }
+  // Examples by each category's probability, highest first: lowering a threshold changes
+  // only the verdicts of those between its old and new value.
+  std::vector<std::vector<std::size_t>> by_score(categories);
+  for (std::size_t k = 0; k < categories; ++k) {
+    for (std::size_t i = 0; i < examples.size(); ++i) by_score[k].push_back(i);
+    std::stable_sort(by_score[k].begin(), by_score[k].end(),
+                     [&](std::size_t a, std::size_t b) { return oof[a][k] > oof[b][k]; });
+  }
+  struct Tally {
+    double recall = 0;  // summed over categories, each a share of its texts
+    int false_positives = 0, prose_false_positives = 0;
+  };
+  auto tally_of = [&](std::size_t i, const Thresholds& at, Tally& tally, int sign) {
+    const Example& example = examples[i];
+    int answer = decide(example, oof[i], at, weighs_rules, options.scores_stood_down);
+    if (example.category >= 0) {
+      if (answer == example.category) tally.recall += sign / static_cast<double>(positives[static_cast<std::size_t>(answer)]);
+    } else if (answer >= 0 && !example.hard_case) {
+      (example.is_prose ? tally.prose_false_positives : tally.false_positives) += sign;
+    }
+  };
+  const double fp_budget = options.max_false_positives * benign;
+  const double prose_budget = options.max_prose_false_positives * prose;
+  auto threshold_at = [&](std::size_t k, std::size_t m) {
+    double above = m == 0 ? 1.0 : (m - 1 < sorted[k].size() ? sorted[k][m - 1] : 0.0);
+    double below = m < sorted[k].size() ? sorted[k][m] : 0.0;
+    return std::clamp((above + below) / 2, 1e-9, 1.0);
+  };
+  Tally total;
+  t.category.assign(categories, 0.0);
+  std::vector<std::size_t> rank(categories, 0), next_example(categories, 0);
+  for (std::size_t k = 0; k < categories; ++k) t.category[k] = threshold_at(k, 0);
+  for (std::size_t i = 0; i < examples.size(); ++i) tally_of(i, t, total, 1);
+  constexpr std::size_t kLookahead = 25;
+  for (;;) {
+    double best_ratio = 0;
+    std::size_t best_k = categories, best_steps = 0;
+    Tally best_delta;
+    for (std::size_t k = 0; k < categories; ++k) {
+      Thresholds after = t;
+      Tally delta;
+      std::size_t e = next_example[k];
+      for (std::size_t steps = 1; steps <= kLookahead && rank[k] + steps <= sorted[k].size(); ++steps) {
+        after.category[k] = threshold_at(k, rank[k] + steps);
+        for (; e < by_score[k].size() && oof[by_score[k][e]][k] >= after.category[k]; ++e) {
+          tally_of(by_score[k][e], t, delta, -1);
+          tally_of(by_score[k][e], after, delta, 1);
+        }
+        if (delta.recall <= 1e-12) continue;
+        if (total.false_positives + delta.false_positives > fp_budget ||
+            total.prose_false_positives + delta.prose_false_positives > prose_budget) {
+          break;
+        }
+        double spent = std::max(delta.false_positives, 0) / std::max(fp_budget, 1.0) +
+                       std::max(delta.prose_false_positives, 0) / std::max(prose_budget, 1.0);
+        double ratio = delta.recall / std::max(spent, 1e-6);
+        if (ratio > best_ratio) {
+          best_ratio = ratio;
+          best_k = k;
+          best_steps = steps;
+          best_delta = delta;
+        }
+      }
+    }
+    if (best_k == categories) break;
+    Thresholds after = t;
+    after.category[best_k] = threshold_at(best_k, rank[best_k] + best_steps);
+    auto& e = next_example[best_k];
+    for (; e < by_score[best_k].size() && oof[by_score[best_k][e]][best_k] >= after.category[best_k]; ++e) {}
+    rank[best_k] += best_steps;
+    t = std::move(after);
+    total.recall += best_delta.recall;
+    total.false_positives += best_delta.false_positives;
+    total.prose_false_positives += best_delta.prose_false_positives;
+  }
+  return t.category;
+}
+
 // Thresholds that keep the detector's false positives within both budgets (labelled
 // benign texts and prose): each category's threshold lies between its m-th and (m+1)-th
 // highest benign score, for the largest m that fits.
@@ -239,7 +334,7 @@ Thresholds choose_thresholds(const std::vector<Example>& examples, const std::ve
   int benign = 0, prose = 0;
   std::vector<std::size_t> scored;  // benign texts the model scores
   for (std::size_t i = 0; i < examples.size(); ++i) {
-    if (examples[i].category >= 0) continue;
+    if (examples[i].category >= 0 || examples[i].hard_case) continue;
     (examples[i].is_prose ? prose : benign)++;
     if (weighs_rules || classifier_sees(examples[i], options.scores_stood_down)) scored.push_back(i);
   }
@@ -263,7 +358,7 @@ Thresholds choose_thresholds(const std::vector<Example>& examples, const std::ve
   auto fits = [&](const Thresholds& t) {
     int false_positives = 0, prose_false_positives = 0;
     for (std::size_t i = 0; i < examples.size(); ++i) {
-      if (examples[i].category >= 0) continue;
+      if (examples[i].category >= 0 || examples[i].hard_case) continue;
       if (decide(examples[i], oof[i], t, weighs_rules, options.scores_stood_down) >= 0) {
         (examples[i].is_prose ? prose_false_positives : false_positives)++;
       }
@@ -271,14 +366,18 @@ Thresholds choose_thresholds(const std::vector<Example>& examples, const std::ve
     return false_positives <= options.max_false_positives * benign &&
            prose_false_positives <= options.max_prose_false_positives * prose;
   };
-  std::size_t m = 0;
-  out.category = thresholds_for(0);
-  while (m + 1 <= scored.size()) {
-    Thresholds next = out;
-    next.category = thresholds_for(m + 1);
-    if (!fits(next)) break;
-    out = std::move(next);
-    ++m;
+  if (options.equal_rank_thresholds) {
+    std::size_t m = 0;
+    out.category = thresholds_for(0);
+    while (m + 1 <= scored.size()) {
+      Thresholds next = out;
+      next.category = thresholds_for(m + 1);
+      if (!fits(next)) break;
+      out = std::move(next);
+      ++m;
+    }
+  } else {
+    out.category = thresholds_for_most_recall(examples, oof, sorted, out, options, weighs_rules, benign, prose);
   }
   if (!weighs_rules) return out;
   // Then the crisis threshold, lowered through the benign texts' sums of probabilities for
@@ -326,6 +425,9 @@ CrossValidation measure(const std::vector<Example>& examples, const std::vector<
       ++cv.prose;
       cv.rules_prose_false_positives += example.rule_category >= 0;
       cv.combined_prose_false_positives += combined >= 0;
+    } else if (example.hard_case) {
+      ++cv.hard_cases;
+      cv.hard_case_false_positives += combined >= 0;
     } else {
       ++cv.benign;
       cv.classifier_false_positives += verdict(oof[i], t) >= 0;
@@ -431,6 +533,7 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
       const auto& text = file.texts[static_cast<std::size_t>(j)];
       Example example;
       example.is_prose = file.is_prose;
+      example.hard_case = file.hard_cases;
       // Whole files when there are enough: a writer's texts are all in one fold. Otherwise
       // contiguous blocks, so that paraphrases written side by side stay together.
       example.fold = folds_by_file && file_fold >= 0 ? file_fold : j * options.folds / std::max(size, 1);
@@ -523,6 +626,8 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   training["pruned_below"] = options.prune_below;
   training["max_false_positives"] = options.max_false_positives;
   training["max_prose_false_positives"] = options.max_prose_false_positives;
+  training["thresholds"] =
+      options.equal_rank_thresholds ? "the same number of benign texts above each" : "the most recall per budget spent";
   if (weighs_rules) {
     training["max_rule_matches_dropped"] = options.max_rule_matches_dropped;
     training["max_rule_threshold"] = options.max_rule_threshold;
@@ -531,6 +636,7 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
   for (const auto& file : corpus) {
     training["corpus"].push_back(
         {{"file", file.path}, {"sha256", file.sha256}, {"texts", file.texts.size()}, {"prose", file.is_prose}});
+    if (file.hard_cases) training["corpus"].back()["hard_cases"] = true;
   }
   Json cv;
   for (const auto& [id, counts] : result.chosen.rules_recall) {
@@ -544,6 +650,10 @@ TrainedClassifier train_safety_classifier(const SafetyPolicy& policy, const std:
       {"rules", std::to_string(result.chosen.rules_false_positives) + "/" + std::to_string(result.chosen.benign)},
       {"rules_and_classifier",
        std::to_string(result.chosen.combined_false_positives) + "/" + std::to_string(result.chosen.benign)}};
+  if (result.chosen.hard_cases > 0) {
+    cv["hard_case_false_positives"] = std::to_string(result.chosen.hard_case_false_positives) + "/" +
+                                      std::to_string(result.chosen.hard_cases);
+  }
   cv["prose_false_positives"] = {
       {"rules", std::to_string(result.chosen.rules_prose_false_positives) + "/" + std::to_string(result.chosen.prose)},
       {"rules_and_classifier",

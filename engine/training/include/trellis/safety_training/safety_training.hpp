@@ -24,6 +24,10 @@ struct CorpusFile {
   std::string path;     // as given (recorded in the model, so keep it relative to the repository)
   std::string sha256;   // of the file's bytes, lower-case hex
   bool is_prose = false;
+  // Written to be full of look-alikes (every everyday use of a crisis word, say): trained
+  // on, but its benign texts do not count towards the false-positive budgets, which measure
+  // what a deployment meets, not the hardest cases a writer could find.
+  bool hard_cases = false;
   std::vector<CorpusText> texts;
 };
 
@@ -56,6 +60,9 @@ struct TrainingOptions {
   double max_rule_threshold = 0.2;
   double prune_below = 0.2;                  // weights smaller than this (in magnitude) are dropped
   bool scores_stood_down = false;            // see SafetyClassifier::scores_stood_down
+  // Give every category's threshold the same number of benign texts above it, rather than
+  // spending the budgets where they find the most (see choose_thresholds).
+  bool equal_rank_thresholds = false;
   // Train each category on features scaled by their log-count ratios (NBSVM, Wang and
   // Manning 2012), folded into the weights the model keeps: the engine scores as before.
   // On the eleventh retraining's files it found more of heldout19 and 20 (355 of 400, not
@@ -82,6 +89,7 @@ struct CrossValidation {
   int classifier_false_positives = 0;  // benign texts the classifier alone would answer
   int rules_false_positives = 0, combined_false_positives = 0, benign = 0;
   int rules_prose_false_positives = 0, combined_prose_false_positives = 0, prose = 0;
+  int hard_case_false_positives = 0, hard_cases = 0;  // benign texts of hard-case files, outside the budgets
   std::map<std::string, double> thresholds, rule_thresholds;
   std::optional<double> crisis_threshold;  // a model that weighs the rules, when the budgets leave room
   double mean_classifier_recall() const;
