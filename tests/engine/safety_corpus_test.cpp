@@ -460,7 +460,7 @@ TEST(SafetyCorpus, HeldOut29NeverTunedOn) {
 //   rules alone:                 13 22 16 25, 3;  17 22 20 18, 4;
 //   rules + shipped (sixteenth): 48 45 48 48, 0;  47 45 49 47, 1.
 // (The fifteenth with its rules, scored afterwards: 46 46 48 48, 0; 45 46 49 47, 1.)
-// Training or tuning on these files ends their use as a measure: write heldout32.tsv first.
+// Since the seventeenth, heldout25 to 31 are training files: their floors still hold, as checks.
 TEST(SafetyCorpus, HeldOut30NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout30.tsv", {0.24, 0.42, 0.30, 0.48, 0.014});
   expect_floors(shipped_policy(), "heldout30.tsv", {0.94, 0.88, 0.94, 0.94, 0.0});
@@ -469,6 +469,26 @@ TEST(SafetyCorpus, HeldOut30NeverTunedOn) {
 TEST(SafetyCorpus, HeldOut31NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout31.tsv", {0.32, 0.42, 0.38, 0.34, 0.019});
   expect_floors(shipped_policy(), "heldout31.tsv", {0.92, 0.88, 0.96, 0.92, 0.005});
+}
+
+// heldout32.tsv and heldout33.tsv: a forty-second and a forty-third writer who had seen neither
+// the rules, the classifier nor any corpus, committed before the seventeenth (heldout25-31 and
+// prose14-20 added to the training files; a rules pass on heldout30-31's misses: "doesn't know"
+// and "trying not to" no longer negate, "slapping my own face", rope "not for the garden") and never read by
+// it. That the seventeenth would ship was decided before they were scored. Run once,
+// 2026-11-25 (suicidal, self-harm, harm to others, abuse; benign of 220); floors just under:
+//   rules alone:                   20 26 22 28, 6;  17 18 23 24, 8;
+//   rules + shipped (seventeenth): 49 49 45 48, 2;  44 46 50 44, 4.
+// (The sixteenth, scored afterwards: 49 49 45 48, 2; 44 45 50 43, 5.)
+// Training or tuning on these files ends their use as a measure: write heldout34.tsv first.
+TEST(SafetyCorpus, HeldOut32NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout32.tsv", {0.38, 0.50, 0.42, 0.54, 0.028});
+  expect_floors(shipped_policy(), "heldout32.tsv", {0.96, 0.96, 0.88, 0.94, 0.01});
+}
+
+TEST(SafetyCorpus, HeldOut33NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout33.tsv", {0.32, 0.34, 0.44, 0.46, 0.037});
+  expect_floors(shipped_policy(), "heldout33.tsv", {0.86, 0.90, 0.98, 0.86, 0.019});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -481,7 +501,10 @@ TEST(SafetyCorpus, HeldOut31NeverTunedOn) {
 // with the old rules 10 and 4. The sixteenth's rules pass drew on all five: the rules now answer
 // 8, 5, 6, 11 and 7, as shipped 3, 4, 9, 3 and 3. reflective_prose19.txt and 20.txt, by the
 // writers of heldout30 and 31, run once with the sixteenth: the rules 7 and 13, as shipped 8 and 6
-// (2.3 %; the fifteenth with its rules, afterwards, 5 and 5).
+// (2.3 %; the fifteenth with its rules, afterwards, 5 and 5). All seven are training prose since
+// the seventeenth (ReflectiveProseAboutTrustAndTrauma below). reflective_prose21.txt and 22.txt,
+// by the writers of heldout32 and 33, run once with the seventeenth: the rules answer 8 and 10,
+// as shipped 8 and 3 (1.8 %; the sixteenth, afterwards, 8 and 4).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -489,10 +512,7 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose14.txt", 8, 3}, HeldOutProse{"reflective_prose15.txt", 5, 4},
-        HeldOutProse{"reflective_prose16.txt", 6, 9}, HeldOutProse{"reflective_prose17.txt", 11, 3},
-        HeldOutProse{"reflective_prose18.txt", 7, 3}, HeldOutProse{"reflective_prose19.txt", 7, 8},
-        HeldOutProse{"reflective_prose20.txt", 13, 6}}) {
+       {HeldOutProse{"reflective_prose21.txt", 8, 8}, HeldOutProse{"reflective_prose22.txt", 10, 3}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
@@ -504,9 +524,10 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
 // The prose the classifier is trained on. reflective_prose.txt was written with the rules;
 // prose2 and 4 to 13 by writers who saw no detector, each scored once while it was held out
 // (docs/safety.md: 1.0-5.3 % with the models of the time) and trained on since the twelfth
-// retraining (10 and 11 since the thirteenth, 12 and 13 since the fourteenth). The rules were
-// never tuned on 2 to 13, so their counts still measure the rules: 5, 1, 11, 3, 2, 11, 8, 8,
-// 4, 10 and 16 of 300.
+// retraining (10 and 11 since the thirteenth, 12 and 13 since the fourteenth, 14 to 20 since the
+// seventeenth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
+// 5, 1, 8, 1, 2, 8, 3, 7, 4, 6 and 10 of 300 now; rules passes drew on 14 to 20 (8, 5, 6, 11,
+// 7, 7 and 13).
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
   auto rules = shipped_rules();
   auto policy = shipped_policy();
@@ -521,7 +542,11 @@ TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
         TrainedProse{"reflective_prose6.txt", 3}, TrainedProse{"reflective_prose7.txt", 2},
         TrainedProse{"reflective_prose8.txt", 11}, TrainedProse{"reflective_prose9.txt", 8},
         TrainedProse{"reflective_prose10.txt", 8}, TrainedProse{"reflective_prose11.txt", 4},
-        TrainedProse{"reflective_prose12.txt", 10}, TrainedProse{"reflective_prose13.txt", 16}}) {
+        TrainedProse{"reflective_prose12.txt", 10}, TrainedProse{"reflective_prose13.txt", 16},
+        TrainedProse{"reflective_prose14.txt", 8}, TrainedProse{"reflective_prose15.txt", 5},
+        TrainedProse{"reflective_prose16.txt", 6}, TrainedProse{"reflective_prose17.txt", 11},
+        TrainedProse{"reflective_prose18.txt", 7}, TrainedProse{"reflective_prose19.txt", 7},
+        TrainedProse{"reflective_prose20.txt", 13}}) {
     auto alone = score(*rules, file, false);
     auto both = score(*policy, file, false);
     EXPECT_GE(both.benign, 300) << file;

@@ -214,6 +214,16 @@ TEST_F(ShippedPolicy, NegationAndPastDoNotHideRealRisk) {
   EXPECT_EQ(category("I self harmed years ago and it's coming back again"), "self_harm");
   EXPECT_EQ(category("I'm not going to kill myself. but I want to die"), "suicidal_thoughts");
   EXPECT_EQ(category("He said \"I want to die\" and I think he means it"), "suicidal_thoughts");
+  // Hiding it, or holding it off, is not denying it.
+  EXPECT_EQ(category("my mum doesn't know i sh. please don't tell her"), "self_harm");
+  EXPECT_EQ(category("I'm too busy trying not to hurt myself right now to think about trust"), "self_harm");
+}
+
+TEST_F(ShippedPolicy, ARecoveryToldWithTheWordsOfTheActStandsDown) {
+  EXPECT_EQ(category("I used to starve myself, these days I eat breakfast every morning"), "none");
+  EXPECT_EQ(category("I once burned my hands on purpose to feel something, and now I make pottery"), "none");
+  EXPECT_EQ(category("It's been eight years since my suicide attempt"), "none");
+  EXPECT_EQ(category("I used to cut myself and I've started again"), "self_harm");
 }
 
 TEST_F(ShippedPolicy, AMeantActIsNotStoodDownByAnAccidentIdiom) {

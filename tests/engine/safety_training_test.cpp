@@ -31,7 +31,9 @@ const char* const kRetrainCommand =
     "tests/safety/heldout14.tsv tests/safety/heldout15.tsv tests/safety/heldout16.tsv "
     "tests/safety/heldout17.tsv tests/safety/heldout18.tsv tests/safety/heldout19.tsv "
     "tests/safety/heldout20.tsv tests/safety/heldout21.tsv tests/safety/heldout22.tsv "
-    "tests/safety/heldout23.tsv tests/safety/heldout24.tsv "
+    "tests/safety/heldout23.tsv tests/safety/heldout24.tsv tests/safety/heldout25.tsv "
+    "tests/safety/heldout26.tsv tests/safety/heldout27.tsv tests/safety/heldout28.tsv "
+    "tests/safety/heldout29.tsv tests/safety/heldout30.tsv tests/safety/heldout31.tsv "
     "--hard-cases tests/safety/train11.tsv tests/safety/train12.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train20.tsv tests/safety/train21.tsv "
     "tests/safety/train22.tsv tests/safety/train23.tsv tests/safety/train24.tsv tests/safety/train25.tsv "
@@ -42,6 +44,10 @@ const char* const kRetrainCommand =
     "tests/safety/reflective_prose8.txt tests/safety/reflective_prose9.txt "
     "tests/safety/reflective_prose10.txt tests/safety/reflective_prose11.txt "
     "tests/safety/reflective_prose12.txt tests/safety/reflective_prose13.txt "
+    "tests/safety/reflective_prose14.txt tests/safety/reflective_prose15.txt "
+    "tests/safety/reflective_prose16.txt tests/safety/reflective_prose17.txt "
+    "tests/safety/reflective_prose18.txt tests/safety/reflective_prose19.txt "
+    "tests/safety/reflective_prose20.txt "
     "--out dialogs/safety/classifier.json";
 
 // Labelled files of tests/safety, by name.
