@@ -4,6 +4,9 @@
 #include <array>
 #include <cctype>
 #include <map>
+#include <set>
+#include <string>
+#include <vector>
 #include <utility>
 
 namespace trellis::engine {
@@ -85,6 +88,34 @@ bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) !
 
 }  // namespace
 
+namespace {
+
+// "my self", as some people type it, is "myself" to the patterns ("killing my self"), but not
+// where "self" starts a compound ("my self harm", "my self esteem").
+void join_split_reflexives(std::vector<std::string>& tokens) {
+  static const std::set<std::string, std::less<>> kCompounds{
+      "harm", "harming", "harmed", "harmer", "esteem", "worth", "care", "confidence", "respect", "doubt",
+      "image", "talk", "compassion", "help", "love", "control", "awareness", "hatred", "loathing", "pity",
+      "sabotage", "medicate", "medicating", "conscious", "belief", "defence", "defense", "discipline",
+      "destruction", "destructive", "injury", "injuring", "isolation", "reflection", "acceptance",
+      "portrait", "employed", "made", "taught", "aware", "centred", "centered", "absorbed", "critical"};
+  static const std::map<std::string, std::string, std::less<>> kJoined{
+      {"my", "myself"}, {"your", "yourself"}, {"him", "himself"}, {"her", "herself"}, {"it", "itself"}};
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    auto joined = out.empty() ? kJoined.end() : kJoined.find(out.back());
+    if (tokens[i] == "self" && joined != kJoined.end() &&
+        (i + 1 == tokens.size() || !kCompounds.contains(tokens[i + 1]))) {
+      out.back() = joined->second;
+      continue;
+    }
+    out.push_back(std::move(tokens[i]));
+  }
+  tokens = std::move(out);
+}
+
+}  // namespace
+
 std::string normalise_for_safety(std::string_view text) {
   std::string ascii;
   ascii.reserve(text.size());
@@ -149,6 +180,7 @@ std::string normalise_for_safety(std::string_view text) {
     }
   }
   flush();
+  join_split_reflexives(tokens);
   std::string out;
   for (const auto& token : tokens) {
     if (!out.empty()) out += ' ';

@@ -479,16 +479,39 @@ TEST(SafetyCorpus, HeldOut31NeverTunedOn) {
 // 2026-11-25 (suicidal, self-harm, harm to others, abuse; benign of 220); floors just under:
 //   rules alone:                   20 26 22 28, 6;  17 18 23 24, 8;
 //   rules + shipped (seventeenth): 49 49 45 48, 2;  44 46 50 44, 4.
-// (The sixteenth, scored afterwards: 49 49 45 48, 2; 44 45 50 43, 5.)
-// Training or tuning on these files ends their use as a measure: write heldout34.tsv first.
+// (The sixteenth, scored afterwards: 49 49 45 48, 2; 44 45 50 43, 5.) The eighteenth's rules
+// pass drew on their misses, so they now check it: 49 50 47 48, 1; 47 46 50 47, 4.
 TEST(SafetyCorpus, HeldOut32NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout32.tsv", {0.38, 0.50, 0.42, 0.54, 0.028});
-  expect_floors(shipped_policy(), "heldout32.tsv", {0.96, 0.96, 0.88, 0.94, 0.01});
+  expect_floors(shipped_policy(), "heldout32.tsv", {0.96, 0.98, 0.92, 0.94, 0.005});
 }
 
 TEST(SafetyCorpus, HeldOut33NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout33.tsv", {0.32, 0.34, 0.44, 0.46, 0.037});
-  expect_floors(shipped_policy(), "heldout33.tsv", {0.86, 0.90, 0.98, 0.86, 0.019});
+  expect_floors(shipped_policy(), "heldout33.tsv", {0.92, 0.90, 0.98, 0.92, 0.019});
+}
+
+// heldout34.tsv and heldout35.tsv: a forty-fourth and a forty-fifth writer who had seen neither
+// the rules, the classifier nor any corpus, committed before the eighteenth (a rules pass on
+// heldout32-33's misses: an ex who "found my new address", "said he'd break my arm", "promised he
+// wouldn't hurt me again", "tell my mum I loved her", overdosing on "my antidepressants", pills
+// "in her tea", "my self" read as "myself"; retrained on the seventeenth's files) and never read
+// by it. That the eighteenth would ship was decided before they were scored (a prose budget of
+// 0.7 % was tried on heldout32-33 and not kept: 7 fewer crisis lines of 400 for 3 fewer prose
+// lines of 600). Run once, 2026-11-25 (suicidal, self-harm, harm to others, abuse; benign of
+// 220); floors just under:
+//   rules alone:                  10 19 26 28, 9;  21 26 17 25, 4;
+//   rules + shipped (eighteenth): 46 47 48 49, 4;  48 49 49 48, 5.
+// (The seventeenth with its rules, scored afterwards: 46 46 48 49, 4; 48 49 49 48, 5.)
+// Training or tuning on these files ends their use as a measure: write heldout36.tsv first.
+TEST(SafetyCorpus, HeldOut34NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout34.tsv", {0.18, 0.36, 0.50, 0.54, 0.042});
+  expect_floors(shipped_policy(), "heldout34.tsv", {0.90, 0.92, 0.94, 0.96, 0.019});
+}
+
+TEST(SafetyCorpus, HeldOut35NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout35.tsv", {0.40, 0.50, 0.32, 0.48, 0.019});
+  expect_floors(shipped_policy(), "heldout35.tsv", {0.94, 0.96, 0.96, 0.94, 0.023});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -504,7 +527,9 @@ TEST(SafetyCorpus, HeldOut33NeverTunedOn) {
 // (2.3 %; the fifteenth with its rules, afterwards, 5 and 5). All seven are training prose since
 // the seventeenth (ReflectiveProseAboutTrustAndTrauma below). reflective_prose21.txt and 22.txt,
 // by the writers of heldout32 and 33, run once with the seventeenth: the rules answer 8 and 10,
-// as shipped 8 and 3 (1.8 %; the sixteenth, afterwards, 8 and 4).
+// as shipped 8 and 3 (1.8 %; the sixteenth, afterwards, 8 and 4); the eighteenth's rules pass
+// did not change them. reflective_prose23.txt and 24.txt, by the writers of heldout34 and 35, run
+// once with the eighteenth: the rules answer 2 and 16, as shipped 3 and 8 (1.8 %).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -512,7 +537,8 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose21.txt", 8, 8}, HeldOutProse{"reflective_prose22.txt", 10, 3}}) {
+       {HeldOutProse{"reflective_prose21.txt", 8, 8}, HeldOutProse{"reflective_prose22.txt", 10, 3},
+        HeldOutProse{"reflective_prose23.txt", 2, 3}, HeldOutProse{"reflective_prose24.txt", 16, 8}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;

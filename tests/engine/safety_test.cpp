@@ -167,6 +167,10 @@ TEST(SafetyNormalise, FoldsCaseQuotesRepeatsAndChatSpellings) {
   EXPECT_EQ(normalise_for_safety("kms"), "kill myself");
   // Alone, "unaliving" is about oneself: "thinking about unaliving again".
   EXPECT_EQ(normalise_for_safety("thinking abt unaliving again"), "thinking about killing myself again");
+  // "my self" in two words is "myself", except where "self" starts a compound.
+  EXPECT_EQ(normalise_for_safety("I think about killing my self a lot"), "i think about killing myself a lot");
+  EXPECT_EQ(normalise_for_safety("my self harm scars"), "my self harm scars");
+  EXPECT_EQ(normalise_for_safety("my self esteem"), "my self esteem");
   EXPECT_EQ(normalise_for_safety("I\xE2\x80\x99m done"), "i'm done");
   EXPECT_EQ(normalise_for_safety("im gonna kiiill myslef!!"), "i'm going to kill myself .");
   EXPECT_EQ(normalise_for_safety("self-harm"), "self harm");
