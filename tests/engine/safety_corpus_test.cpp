@@ -503,7 +503,8 @@ TEST(SafetyCorpus, HeldOut33NeverTunedOn) {
 //   rules alone:                  10 19 26 28, 9;  21 26 17 25, 4;
 //   rules + shipped (eighteenth): 46 47 48 49, 4;  48 49 49 48, 5.
 // (The seventeenth with its rules, scored afterwards: 46 46 48 49, 4; 48 49 49 48, 5.)
-// Training or tuning on these files ends their use as a measure: write heldout36.tsv first.
+// Since the nineteenth, heldout32 to 35 are training files and its rules pass drew on 34-35's
+// misses: their floors still hold, as checks.
 TEST(SafetyCorpus, HeldOut34NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout34.tsv", {0.18, 0.36, 0.50, 0.54, 0.042});
   expect_floors(shipped_policy(), "heldout34.tsv", {0.90, 0.92, 0.94, 0.96, 0.019});
@@ -512,6 +513,27 @@ TEST(SafetyCorpus, HeldOut34NeverTunedOn) {
 TEST(SafetyCorpus, HeldOut35NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout35.tsv", {0.40, 0.50, 0.32, 0.48, 0.019});
   expect_floors(shipped_policy(), "heldout35.tsv", {0.94, 0.96, 0.96, 0.94, 0.023});
+}
+
+// heldout36.tsv and heldout37.tsv: a forty-sixth and a forty-seventh writer who had seen neither
+// the rules, the classifier nor any corpus, committed before the nineteenth (heldout32-35 and
+// prose21-24 added to the training files; a rules pass on heldout34-35's misses and answered
+// lines: "train times, not for travelling", "doesn't want to be a bother any more", "burns her with
+// cigarettes", "won't stop turning up"; "rope swing" and "lost ... to suicide" as figures) and
+// never read by it. That the nineteenth would ship was decided before they were scored. Run
+// once, 2026-11-25 (suicidal, self-harm, harm to others, abuse; benign of 220); floors just under:
+//   rules alone:                  12 22 18 26, 5;  18 20 22 26, 6;
+//   rules + shipped (nineteenth): 47 46 46 50, 3;  49 46 46 49, 7.
+// (The eighteenth with its rules, scored afterwards: 46 46 46 50, 4; 49 47 47 49, 7.)
+// Training or tuning on these files ends their use as a measure: write heldout38.tsv first.
+TEST(SafetyCorpus, HeldOut36NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout36.tsv", {0.22, 0.42, 0.34, 0.50, 0.023});
+  expect_floors(shipped_policy(), "heldout36.tsv", {0.92, 0.90, 0.90, 0.98, 0.014});
+}
+
+TEST(SafetyCorpus, HeldOut37NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout37.tsv", {0.34, 0.38, 0.42, 0.50, 0.028});
+  expect_floors(shipped_policy(), "heldout37.tsv", {0.96, 0.90, 0.90, 0.96, 0.032});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -529,7 +551,10 @@ TEST(SafetyCorpus, HeldOut35NeverTunedOn) {
 // by the writers of heldout32 and 33, run once with the seventeenth: the rules answer 8 and 10,
 // as shipped 8 and 3 (1.8 %; the sixteenth, afterwards, 8 and 4); the eighteenth's rules pass
 // did not change them. reflective_prose23.txt and 24.txt, by the writers of heldout34 and 35, run
-// once with the eighteenth: the rules answer 2 and 16, as shipped 3 and 8 (1.8 %).
+// once with the eighteenth: the rules answer 2 and 16, as shipped 3 and 8 (1.8 %). All four are
+// training prose since the nineteenth. reflective_prose25.txt and 26.txt, by the writers of
+// heldout36 and 37, run once with the nineteenth: the rules answer 3 and 20, as shipped 3 and 1
+// (0.7 %; the eighteenth with its rules, afterwards, 3 and 1).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -537,8 +562,7 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose21.txt", 8, 8}, HeldOutProse{"reflective_prose22.txt", 10, 3},
-        HeldOutProse{"reflective_prose23.txt", 2, 3}, HeldOutProse{"reflective_prose24.txt", 16, 8}}) {
+       {HeldOutProse{"reflective_prose25.txt", 3, 3}, HeldOutProse{"reflective_prose26.txt", 20, 1}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
@@ -551,7 +575,7 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
 // prose2 and 4 to 13 by writers who saw no detector, each scored once while it was held out
 // (docs/safety.md: 1.0-5.3 % with the models of the time) and trained on since the twelfth
 // retraining (10 and 11 since the thirteenth, 12 and 13 since the fourteenth, 14 to 20 since the
-// seventeenth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
+// seventeenth, 21 to 24 since the nineteenth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
 // 5, 1, 8, 1, 2, 8, 3, 7, 4, 6 and 10 of 300 now; rules passes drew on 14 to 20 (8, 5, 6, 11,
 // 7, 7 and 13).
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
@@ -572,7 +596,9 @@ TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
         TrainedProse{"reflective_prose14.txt", 8}, TrainedProse{"reflective_prose15.txt", 5},
         TrainedProse{"reflective_prose16.txt", 6}, TrainedProse{"reflective_prose17.txt", 11},
         TrainedProse{"reflective_prose18.txt", 7}, TrainedProse{"reflective_prose19.txt", 7},
-        TrainedProse{"reflective_prose20.txt", 13}}) {
+        TrainedProse{"reflective_prose20.txt", 13}, TrainedProse{"reflective_prose21.txt", 8},
+        TrainedProse{"reflective_prose22.txt", 10}, TrainedProse{"reflective_prose23.txt", 2},
+        TrainedProse{"reflective_prose24.txt", 16}}) {
     auto alone = score(*rules, file, false);
     auto both = score(*policy, file, false);
     EXPECT_GE(both.benign, 300) << file;

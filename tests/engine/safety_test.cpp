@@ -209,6 +209,8 @@ TEST_F(ShippedPolicy, NegationQuotationIdiomsAndResolvedPastStandDown) {
   EXPECT_EQ(category("I killed myself laughing"), "none");
   EXPECT_EQ(category("this commute is killing me"), "none");
   EXPECT_EQ(category("I self harmed years ago, I've been well since"), "none");
+  EXPECT_EQ(category("my friend lost her cousin to suicide, so I'm sponsoring her charity run"), "none");
+  EXPECT_EQ(category("got the rope swing up on the oak, the kids are thrilled"), "none");
 }
 
 TEST_F(ShippedPolicy, NegationAndPastDoNotHideRealRisk) {
@@ -242,6 +244,8 @@ TEST_F(ShippedPolicy, SecondTierFamiliesGeneralise) {
   EXPECT_EQ(category("I hit my wife last night and I think I'll do it again"), "harm_to_others");
   EXPECT_EQ(category("Mum's partner strangled me during an argument"), "abuse_or_danger");
   EXPECT_EQ(category("my sister is so annoying i could strangle her lol"), "none");
+  EXPECT_EQ(category("the aunty I live with beats me with cable wire when I come home late"), "abuse_or_danger");
+  EXPECT_EQ(category("I keep checking the train times, and not for going anywhere"), "suicidal_thoughts");
 }
 
 TEST(SafetyNormalise, PossessivesOfTableWordsAndApostropheForms) {
