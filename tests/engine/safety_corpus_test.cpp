@@ -525,7 +525,8 @@ TEST(SafetyCorpus, HeldOut35NeverTunedOn) {
 //   rules alone:                  12 22 18 26, 5;  18 20 22 26, 6;
 //   rules + shipped (nineteenth): 47 46 46 50, 3;  49 46 46 49, 7.
 // (The eighteenth with its rules, scored afterwards: 46 46 46 50, 4; 49 47 47 49, 7.)
-// Training or tuning on these files ends their use as a measure: write heldout38.tsv first.
+// Since the twentieth, heldout36 and 37 are training files and its rules pass drew on their
+// misses: their floors still hold, as checks.
 TEST(SafetyCorpus, HeldOut36NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout36.tsv", {0.22, 0.42, 0.34, 0.50, 0.023});
   expect_floors(shipped_policy(), "heldout36.tsv", {0.92, 0.90, 0.90, 0.98, 0.014});
@@ -534,6 +535,29 @@ TEST(SafetyCorpus, HeldOut36NeverTunedOn) {
 TEST(SafetyCorpus, HeldOut37NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout37.tsv", {0.34, 0.38, 0.42, 0.50, 0.028});
   expect_floors(shipped_policy(), "heldout37.tsv", {0.96, 0.90, 0.90, 0.96, 0.032});
+}
+
+// heldout38.tsv and heldout39.tsv: a forty-eighth and a forty-ninth writer who had seen neither
+// the rules, the classifier nor any corpus, committed before the twentieth (heldout36-37 and
+// prose25-26 added to the training files, and train28, short ordinary answers that name a
+// feeling, as hard cases; a rules pass on heldout36-37's misses: "need to see the blood",
+// "comparing cuts", "banging my head off the door", "they'll all see on Friday what happens",
+// "I tried and the only thing I regret is that it didn't work"; "lost the will to live" and "the
+// anniversary of my brother's suicide" as figures) and never read by it. That the twentieth would
+// ship was decided before they were scored. Run once, 2026-11-25 (suicidal, self-harm, harm to
+// others, abuse; benign of 220); floors just under:
+//   rules alone:                 16 26 24 21, 3;  15 24 18 22, 3;
+//   rules + shipped (twentieth): 48 48 47 48, 5;  46 48 49 49, 4.
+// (The nineteenth with its rules, scored afterwards: 47 48 47 49, 5; 47 45 48 49, 3.)
+// Training or tuning on these files ends their use as a measure: write heldout40.tsv first.
+TEST(SafetyCorpus, HeldOut38NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout38.tsv", {0.30, 0.50, 0.46, 0.40, 0.014});
+  expect_floors(shipped_policy(), "heldout38.tsv", {0.94, 0.94, 0.92, 0.94, 0.023});
+}
+
+TEST(SafetyCorpus, HeldOut39NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout39.tsv", {0.28, 0.46, 0.34, 0.42, 0.014});
+  expect_floors(shipped_policy(), "heldout39.tsv", {0.90, 0.94, 0.96, 0.96, 0.019});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -554,7 +578,10 @@ TEST(SafetyCorpus, HeldOut37NeverTunedOn) {
 // once with the eighteenth: the rules answer 2 and 16, as shipped 3 and 8 (1.8 %). All four are
 // training prose since the nineteenth. reflective_prose25.txt and 26.txt, by the writers of
 // heldout36 and 37, run once with the nineteenth: the rules answer 3 and 20, as shipped 3 and 1
-// (0.7 %; the eighteenth with its rules, afterwards, 3 and 1).
+// (0.7 %; the eighteenth with its rules, afterwards, 3 and 1). Both are training prose since the
+// twentieth. reflective_prose27.txt and 28.txt, by the writers of heldout38 and 39, run once with
+// the twentieth: the rules answer 2 and 13, as shipped 0 and 6 (1.0 %; the nineteenth with its
+// rules, afterwards, 0 and 8).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -562,7 +589,7 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose25.txt", 3, 3}, HeldOutProse{"reflective_prose26.txt", 20, 1}}) {
+       {HeldOutProse{"reflective_prose27.txt", 2, 0}, HeldOutProse{"reflective_prose28.txt", 13, 6}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
@@ -575,7 +602,7 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
 // prose2 and 4 to 13 by writers who saw no detector, each scored once while it was held out
 // (docs/safety.md: 1.0-5.3 % with the models of the time) and trained on since the twelfth
 // retraining (10 and 11 since the thirteenth, 12 and 13 since the fourteenth, 14 to 20 since the
-// seventeenth, 21 to 24 since the nineteenth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
+// seventeenth, 21 to 24 since the nineteenth, 25 and 26 since the twentieth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
 // 5, 1, 8, 1, 2, 8, 3, 7, 4, 6 and 10 of 300 now; rules passes drew on 14 to 20 (8, 5, 6, 11,
 // 7, 7 and 13).
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
@@ -598,7 +625,8 @@ TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
         TrainedProse{"reflective_prose18.txt", 7}, TrainedProse{"reflective_prose19.txt", 7},
         TrainedProse{"reflective_prose20.txt", 13}, TrainedProse{"reflective_prose21.txt", 8},
         TrainedProse{"reflective_prose22.txt", 10}, TrainedProse{"reflective_prose23.txt", 2},
-        TrainedProse{"reflective_prose24.txt", 16}}) {
+        TrainedProse{"reflective_prose24.txt", 16}, TrainedProse{"reflective_prose25.txt", 3},
+        TrainedProse{"reflective_prose26.txt", 20}}) {
     auto alone = score(*rules, file, false);
     auto both = score(*policy, file, false);
     EXPECT_GE(both.benign, 300) << file;

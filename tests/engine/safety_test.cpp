@@ -211,6 +211,8 @@ TEST_F(ShippedPolicy, NegationQuotationIdiomsAndResolvedPastStandDown) {
   EXPECT_EQ(category("I self harmed years ago, I've been well since"), "none");
   EXPECT_EQ(category("my friend lost her cousin to suicide, so I'm sponsoring her charity run"), "none");
   EXPECT_EQ(category("got the rope swing up on the oak, the kids are thrilled"), "none");
+  EXPECT_EQ(category("dropped the whole pan of pasta and nearly lost the will to live"), "none");
+  EXPECT_EQ(category("the anniversary of my brother's suicide is next month, I'll light a candle"), "none");
 }
 
 TEST_F(ShippedPolicy, NegationAndPastDoNotHideRealRisk) {
@@ -246,6 +248,9 @@ TEST_F(ShippedPolicy, SecondTierFamiliesGeneralise) {
   EXPECT_EQ(category("my sister is so annoying i could strangle her lol"), "none");
   EXPECT_EQ(category("the aunty I live with beats me with cable wire when I come home late"), "abuse_or_danger");
   EXPECT_EQ(category("I keep checking the train times, and not for going anywhere"), "suicidal_thoughts");
+  EXPECT_EQ(category("is it bad that i want to see blood right now"), "self_harm");
+  EXPECT_EQ(category("everyone at that school laughed at me. they'll all see on Friday what happens"),
+            "harm_to_others");
 }
 
 TEST(SafetyNormalise, PossessivesOfTableWordsAndApostropheForms) {
