@@ -229,12 +229,21 @@ std::vector<double> choose_rule_thresholds(const std::vector<Example>& examples,
   return out;
 }
 
+// A threshold between the m-th and (m+1)-th of a category's benign scores (`sorted`, highest
+// first): m = 0 is above them all. Not rounded: at large C the probabilities of hard negatives
+// crowd just under 1.
+double threshold_below(const std::vector<double>& sorted, std::size_t m) {
+  double above = m == 0 ? 1.0 : (m - 1 < sorted.size() ? sorted[m - 1] : 0.0);
+  double below = m < sorted.size() ? sorted[m] : 0.0;
+  return std::clamp((above + below) / 2, 1e-9, 1.0);
+}
+
 // Each category's threshold, spending the false-positive budgets where they buy the most
 // recall: from above every benign score, the greedy step lowers one category's threshold
 // past its next few benign scores (`sorted`, highest first), choosing the step that finds
 // the largest share of that category's texts per share of a budget spent, until no step
-// finds more and fits. Giving every category the same number of benign texts instead left
-// suicidal thoughts, whose look-alikes crowd the benign files, at 0.83 and recall 0.63.
+// finds more and fits. On the sixteenth's files it found 18,674 of 22,260 crisis texts out of
+// fold where giving every category the same number of benign texts found 18,425.
 std::vector<double> thresholds_for_most_recall(const std::vector<Example>& examples,
                                                const std::vector<std::vector<double>>& oof,
                                                const std::vector<std::vector<double>>& sorted, Thresholds t,
@@ -261,18 +270,16 @@ std::vector<double> thresholds_for_most_recall(const std::vector<Example>& examp
     const Example& example = examples[i];
     int answer = decide(example, oof[i], at, weighs_rules, options.scores_stood_down);
     if (example.category >= 0) {
-      if (answer == example.category) tally.recall += sign / static_cast<double>(positives[static_cast<std::size_t>(answer)]);
+      if (answer == example.category) {
+        tally.recall += sign / static_cast<double>(positives[static_cast<std::size_t>(answer)]);
+      }
     } else if (answer >= 0 && !example.hard_case) {
       (example.is_prose ? tally.prose_false_positives : tally.false_positives) += sign;
     }
   };
   const double fp_budget = options.max_false_positives * benign;
   const double prose_budget = options.max_prose_false_positives * prose;
-  auto threshold_at = [&](std::size_t k, std::size_t m) {
-    double above = m == 0 ? 1.0 : (m - 1 < sorted[k].size() ? sorted[k][m - 1] : 0.0);
-    double below = m < sorted[k].size() ? sorted[k][m] : 0.0;
-    return std::clamp((above + below) / 2, 1e-9, 1.0);
-  };
+  auto threshold_at = [&](std::size_t k, std::size_t m) { return threshold_below(sorted[k], m); };
   Tally total;
   t.category.assign(categories, 0.0);
   std::vector<std::size_t> rank(categories, 0), next_example(categories, 0);
@@ -347,12 +354,7 @@ Thresholds choose_thresholds(const std::vector<Example>& examples, const std::ve
   }
   auto thresholds_for = [&](std::size_t m) {
     std::vector<double> t(categories);
-    for (std::size_t k = 0; k < categories; ++k) {
-      double above = m == 0 ? 1.0 : (m - 1 < sorted[k].size() ? sorted[k][m - 1] : 0.0);
-      double below = m < sorted[k].size() ? sorted[k][m] : 0.0;
-      // Not rounded: at large C the probabilities of hard negatives crowd just under 1.
-      t[k] = std::clamp((above + below) / 2, 1e-9, 1.0);
-    }
+    for (std::size_t k = 0; k < categories; ++k) t[k] = threshold_below(sorted[k], m);
     return t;
   };
   auto fits = [&](const Thresholds& t) {
