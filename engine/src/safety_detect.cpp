@@ -86,10 +86,6 @@ std::string squeeze(std::string word) {
 
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
-}  // namespace
-
-namespace {
-
 // "my self", as some people type it, is "myself" to the patterns ("killing my self"), but not
 // where "self" starts a compound ("my self harm", "my self esteem").
 void join_split_reflexives(std::vector<std::string>& tokens) {

@@ -279,11 +279,10 @@ std::vector<double> thresholds_for_most_recall(const std::vector<Example>& examp
   };
   const double fp_budget = options.max_false_positives * benign;
   const double prose_budget = options.max_prose_false_positives * prose;
-  auto threshold_at = [&](std::size_t k, std::size_t m) { return threshold_below(sorted[k], m); };
   Tally total;
   t.category.assign(categories, 0.0);
   std::vector<std::size_t> rank(categories, 0), next_example(categories, 0);
-  for (std::size_t k = 0; k < categories; ++k) t.category[k] = threshold_at(k, 0);
+  for (std::size_t k = 0; k < categories; ++k) t.category[k] = threshold_below(sorted[k], 0);
   for (std::size_t i = 0; i < examples.size(); ++i) tally_of(i, t, total, 1);
   constexpr std::size_t kLookahead = 25;
   for (;;) {
@@ -295,7 +294,7 @@ std::vector<double> thresholds_for_most_recall(const std::vector<Example>& examp
       Tally delta;
       std::size_t e = next_example[k];
       for (std::size_t steps = 1; steps <= kLookahead && rank[k] + steps <= sorted[k].size(); ++steps) {
-        after.category[k] = threshold_at(k, rank[k] + steps);
+        after.category[k] = threshold_below(sorted[k], rank[k] + steps);
         for (; e < by_score[k].size() && oof[by_score[k][e]][k] >= after.category[k]; ++e) {
           tally_of(by_score[k][e], t, delta, -1);
           tally_of(by_score[k][e], after, delta, 1);
@@ -318,7 +317,7 @@ std::vector<double> thresholds_for_most_recall(const std::vector<Example>& examp
     }
     if (best_k == categories) break;
     Thresholds after = t;
-    after.category[best_k] = threshold_at(best_k, rank[best_k] + best_steps);
+    after.category[best_k] = threshold_below(sorted[best_k], rank[best_k] + best_steps);
     auto& e = next_example[best_k];
     for (; e < by_score[best_k].size() && oof[by_score[best_k][e]][best_k] >= after.category[best_k]; ++e) {}
     rank[best_k] += best_steps;
