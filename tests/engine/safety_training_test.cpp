@@ -36,6 +36,7 @@ const char* const kRetrainCommand =
     "tests/safety/heldout29.tsv tests/safety/heldout30.tsv tests/safety/heldout31.tsv "
     "tests/safety/heldout32.tsv tests/safety/heldout33.tsv tests/safety/heldout34.tsv "
     "tests/safety/heldout35.tsv tests/safety/heldout36.tsv tests/safety/heldout37.tsv "
+    "tests/safety/heldout38.tsv tests/safety/heldout39.tsv "
     "--hard-cases tests/safety/train11.tsv tests/safety/train12.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train20.tsv tests/safety/train21.tsv "
     "tests/safety/train22.tsv tests/safety/train23.tsv tests/safety/train24.tsv tests/safety/train25.tsv "
@@ -52,7 +53,8 @@ const char* const kRetrainCommand =
     "tests/safety/reflective_prose20.txt tests/safety/reflective_prose21.txt "
     "tests/safety/reflective_prose22.txt tests/safety/reflective_prose23.txt "
     "tests/safety/reflective_prose24.txt tests/safety/reflective_prose25.txt "
-    "tests/safety/reflective_prose26.txt "
+    "tests/safety/reflective_prose26.txt tests/safety/reflective_prose27.txt "
+    "tests/safety/reflective_prose28.txt "
     "--out dialogs/safety/classifier.json";
 
 // Labelled files of tests/safety, by name.
