@@ -549,7 +549,7 @@ TEST(SafetyCorpus, HeldOut37NeverTunedOn) {
 //   rules alone:                 16 26 24 21, 3;  15 24 18 22, 3;
 //   rules + shipped (twentieth): 48 48 47 48, 5;  46 48 49 49, 4.
 // (The nineteenth with its rules, scored afterwards: 47 48 47 49, 5; 47 45 48 49, 3.)
-// Training or tuning on these files ends their use as a measure: write heldout40.tsv first.
+// Since the twenty-first, heldout38 and 39 are training files: their floors still hold, as checks.
 TEST(SafetyCorpus, HeldOut38NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout38.tsv", {0.30, 0.50, 0.46, 0.40, 0.014});
   expect_floors(shipped_policy(), "heldout38.tsv", {0.94, 0.94, 0.92, 0.94, 0.023});
@@ -558,6 +558,45 @@ TEST(SafetyCorpus, HeldOut38NeverTunedOn) {
 TEST(SafetyCorpus, HeldOut39NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout39.tsv", {0.28, 0.46, 0.34, 0.42, 0.014});
   expect_floors(shipped_policy(), "heldout39.tsv", {0.90, 0.94, 0.96, 0.96, 0.019});
+}
+
+// heldout40.tsv to heldout44.tsv: five more writers (the fiftieth to the fifty-fourth) who had
+// seen neither the rules, the classifier nor any corpus, each given a voice the earlier sets had
+// little of: Irish and northern English teenagers; older rural people in Australia, New Zealand
+// and the US South; English as a second language; the most indirect messages a night text line
+// sees; professionals and people in treatment. Committed before the twenty-first (heldout38-39
+// and prose27-28 added to the training files, no rules pass) and never read by it. That the
+// twenty-first would ship was decided before they were scored. Run once, 2026-11-25 (suicidal,
+// self-harm, harm to others, abuse; benign of 220); floors just under:
+//   rules alone:                     17 22 18 22, 4;  8 22 6 20, 7;  20 26 20 18, 2;  7 22 20 20, 7;  19 24 19 21, 3;
+//   rules + shipped (twenty-first):  49 48 49 46, 6;  44 45 42 49, 6;  40 47 44 45, 2;  45 45 46 49, 9;  46 42 50 48, 3.
+// (The twentieth, scored afterwards: 49 49 49 46, 5;  43 47 43 49, 6;  40 47 44 45, 3;  43 46 49 49, 8;  45 44 50 48, 2.)
+// Over the five, 250 per category: 0.896, 0.908, 0.924, 0.948; false positives 2.4 % (26/1,100):
+// the bar of 0.95 is not met on these voices. Training or tuning on them ends their use as a
+// measure: heldout45.tsv onwards were written first.
+TEST(SafetyCorpus, HeldOut40NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout40.tsv", {0.32, 0.42, 0.34, 0.42, 0.019});
+  expect_floors(shipped_policy(), "heldout40.tsv", {0.96, 0.94, 0.96, 0.90, 0.028});
+}
+
+TEST(SafetyCorpus, HeldOut41NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout41.tsv", {0.14, 0.42, 0.10, 0.38, 0.032});
+  expect_floors(shipped_policy(), "heldout41.tsv", {0.86, 0.88, 0.82, 0.96, 0.028});
+}
+
+TEST(SafetyCorpus, HeldOut42NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout42.tsv", {0.38, 0.50, 0.38, 0.34, 0.010});
+  expect_floors(shipped_policy(), "heldout42.tsv", {0.78, 0.92, 0.86, 0.88, 0.010});
+}
+
+TEST(SafetyCorpus, HeldOut43NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout43.tsv", {0.12, 0.42, 0.38, 0.38, 0.032});
+  expect_floors(shipped_policy(), "heldout43.tsv", {0.88, 0.88, 0.90, 0.96, 0.041});
+}
+
+TEST(SafetyCorpus, HeldOut44NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout44.tsv", {0.36, 0.46, 0.36, 0.40, 0.014});
+  expect_floors(shipped_policy(), "heldout44.tsv", {0.90, 0.82, 0.98, 0.94, 0.014});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -581,7 +620,9 @@ TEST(SafetyCorpus, HeldOut39NeverTunedOn) {
 // (0.7 %; the eighteenth with its rules, afterwards, 3 and 1). Both are training prose since the
 // twentieth. reflective_prose27.txt and 28.txt, by the writers of heldout38 and 39, run once with
 // the twentieth: the rules answer 2 and 13, as shipped 0 and 6 (1.0 %; the nineteenth with its
-// rules, afterwards, 0 and 8).
+// rules, afterwards, 0 and 8). reflective_prose29.txt to 33.txt, by the writers of heldout40 to
+// 44, run once with the twenty-first: the rules answer 10, 17, 14, 16 and 16, as shipped 2, 6,
+// 3, 1 and 3 (1.0 %, 15/1,500; the twentieth, afterwards, 2, 3, 3, 2 and 2).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -589,7 +630,9 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose27.txt", 2, 0}, HeldOutProse{"reflective_prose28.txt", 13, 6}}) {
+       {HeldOutProse{"reflective_prose29.txt", 10, 2}, HeldOutProse{"reflective_prose30.txt", 17, 6},
+        HeldOutProse{"reflective_prose31.txt", 14, 3}, HeldOutProse{"reflective_prose32.txt", 16, 1},
+        HeldOutProse{"reflective_prose33.txt", 16, 3}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
@@ -602,7 +645,8 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
 // prose2 and 4 to 13 by writers who saw no detector, each scored once while it was held out
 // (docs/safety.md: 1.0-5.3 % with the models of the time) and trained on since the twelfth
 // retraining (10 and 11 since the thirteenth, 12 and 13 since the fourteenth, 14 to 20 since the
-// seventeenth, 21 to 24 since the nineteenth, 25 and 26 since the twentieth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
+// seventeenth, 21 to 24 since the nineteenth, 25 and 26 since the twentieth, 27 and 28 since the
+// twenty-first). The rules were never tuned on 2 to 13, so their counts still measure the rules:
 // 5, 1, 8, 1, 2, 8, 3, 7, 4, 6 and 10 of 300 now; rules passes drew on 14 to 20 (8, 5, 6, 11,
 // 7, 7 and 13).
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
@@ -626,7 +670,8 @@ TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
         TrainedProse{"reflective_prose20.txt", 13}, TrainedProse{"reflective_prose21.txt", 8},
         TrainedProse{"reflective_prose22.txt", 10}, TrainedProse{"reflective_prose23.txt", 2},
         TrainedProse{"reflective_prose24.txt", 16}, TrainedProse{"reflective_prose25.txt", 3},
-        TrainedProse{"reflective_prose26.txt", 20}}) {
+        TrainedProse{"reflective_prose26.txt", 20}, TrainedProse{"reflective_prose27.txt", 2},
+        TrainedProse{"reflective_prose28.txt", 13}}) {
     auto alone = score(*rules, file, false);
     auto both = score(*policy, file, false);
     EXPECT_GE(both.benign, 300) << file;
