@@ -81,6 +81,16 @@ TEST_F(Commands, LintReportsTwoFlowsWithOneId) {
   EXPECT_NE(result.output.find(path("twice/b/flow.json")), std::string::npos) << result.output;
 }
 
+// A counselor checking the safety policy alone names its folder or file; neither holds flows.
+TEST_F(Commands, LintChecksTheSafetyFolderAsThePolicy) {
+  const std::string safety = std::string(TRELLIS_SOURCE_DIR) + "/dialogs/safety";
+  for (const auto& given : {safety, safety + "/", safety + "/policy.json"}) {
+    auto result = run("lint " + given);
+    EXPECT_EQ(result.status, 0) << given << "\n" << result.output;
+    EXPECT_EQ(result.output, "0 flows, 1 safety policy, 0 errors, 0 warnings\n") << given;
+  }
+}
+
 TEST_F(Commands, TestPassesAndFailsTranscripts) {
   write("good/cup/transcripts/yes.txt", "< Hello.\n< Let's begin.\n< Ready?\n> [Yes, go]\n...\n> 7\n"
                                         "< You said 7.\n= end completed {\"cup\": 7}\n");

@@ -61,11 +61,26 @@ engine::Diagnostic file_error(const fs::path& file, std::string code, std::strin
   return diagnostic;
 }
 
+// "dialogs/safety/" names the folder "safety", as "dialogs/safety" does.
+fs::path without_trailing_separator(const fs::path& path) {
+  return path.has_filename() ? path : path.parent_path();
+}
+
+// The safety policy's file or folder, given by name: checked as the policy
+// (find_safety_policy), never as flows.
+bool is_safety_policy_path(const fs::path& given) {
+  auto path = without_trailing_separator(given);
+  std::error_code error;
+  if (fs::is_directory(path, error)) return path.filename() == "safety";
+  return path.filename() == "policy.json" && path.parent_path().filename() == "safety";
+}
+
 }  // namespace
 
 std::vector<fs::path> find_flow_files(const std::vector<fs::path>& paths) {
   std::vector<fs::path> files;
   for (const auto& path : paths) {
+    if (is_safety_policy_path(path)) continue;
     std::error_code error;
     if (fs::is_directory(path, error)) {
       walk(
@@ -166,7 +181,8 @@ FlowSet load_flows(const std::vector<fs::path>& paths) {
   return set;
 }
 
-std::optional<fs::path> find_safety_policy(const fs::path& path) {
+std::optional<fs::path> find_safety_policy(const fs::path& given) {
+  auto path = without_trailing_separator(given);
   std::error_code error;
   if (fs::is_regular_file(path, error)) {
     if (path.filename() == "policy.json" && path.parent_path().filename() == "safety") return path;

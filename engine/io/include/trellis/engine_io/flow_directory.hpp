@@ -18,6 +18,7 @@ namespace trellis::engine_io {
 
 // Flow files under `paths` (files are taken as they are; folders are searched
 // recursively for *.json, except *.schema.json and anything under a `safety` folder).
+// A `safety` folder or its policy.json, given itself, holds no flows.
 std::vector<std::filesystem::path> find_flow_files(const std::vector<std::filesystem::path>& paths);
 
 // Transcript files (*.txt under a `transcripts` folder) under `paths`.
