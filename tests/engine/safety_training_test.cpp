@@ -36,11 +36,13 @@ const char* const kRetrainCommand =
     "tests/safety/heldout29.tsv tests/safety/heldout30.tsv tests/safety/heldout31.tsv "
     "tests/safety/heldout32.tsv tests/safety/heldout33.tsv tests/safety/heldout34.tsv "
     "tests/safety/heldout35.tsv tests/safety/heldout36.tsv tests/safety/heldout37.tsv "
-    "tests/safety/heldout38.tsv tests/safety/heldout39.tsv "
+    "tests/safety/heldout38.tsv tests/safety/heldout39.tsv tests/safety/heldout40.tsv "
+    "tests/safety/heldout41.tsv tests/safety/heldout42.tsv tests/safety/heldout43.tsv "
+    "tests/safety/heldout44.tsv tests/safety/train29.tsv tests/safety/train30.tsv tests/safety/train32.tsv "
     "--hard-cases tests/safety/train11.tsv tests/safety/train12.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train20.tsv tests/safety/train21.tsv "
     "tests/safety/train22.tsv tests/safety/train23.tsv tests/safety/train24.tsv tests/safety/train25.tsv "
-    "tests/safety/train26.tsv tests/safety/train27.tsv tests/safety/train28.tsv "
+    "tests/safety/train26.tsv tests/safety/train27.tsv tests/safety/train28.tsv tests/safety/train31.tsv "
     "--prose tests/safety/reflective_prose.txt tests/safety/reflective_prose2.txt "
     "tests/safety/reflective_prose4.txt tests/safety/reflective_prose5.txt "
     "tests/safety/reflective_prose6.txt tests/safety/reflective_prose7.txt "
@@ -54,7 +56,9 @@ const char* const kRetrainCommand =
     "tests/safety/reflective_prose22.txt tests/safety/reflective_prose23.txt "
     "tests/safety/reflective_prose24.txt tests/safety/reflective_prose25.txt "
     "tests/safety/reflective_prose26.txt tests/safety/reflective_prose27.txt "
-    "tests/safety/reflective_prose28.txt "
+    "tests/safety/reflective_prose28.txt tests/safety/reflective_prose29.txt "
+    "tests/safety/reflective_prose30.txt tests/safety/reflective_prose31.txt "
+    "tests/safety/reflective_prose32.txt tests/safety/reflective_prose33.txt "
     "--out dialogs/safety/classifier.json";
 
 // Labelled files of tests/safety, by name.
