@@ -612,7 +612,8 @@ TEST(SafetyCorpus, HeldOut44NeverTunedOn) {
 //   rules + shipped (twenty-second):  44 48 44 44, 2;  42 47 47 44, 5;  44 44 40 39, 1;  43 46 44 48, 4.
 // (The twenty-first with its rules, afterwards: 44 48 45 44, 2; 43 47 46 45, 2; 41 42 40 40, 1;
 // 43 45 44 50, 3.) Over the four, 200 per category: 0.865, 0.925, 0.875, 0.875; false positives
-// 1.4 % (12/880): the bar of 0.95 is not met on these voices either.
+// 1.4 % (12/880): the bar of 0.95 is not met on these voices either. Since the twenty-third they
+// are training files and its rules pass drew on their misses: their floors hold, as checks.
 TEST(SafetyCorpus, HeldOut45NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout45.tsv", {0.28, 0.46, 0.34, 0.30, 0.028});
   expect_floors(shipped_policy(), "heldout45.tsv", {0.86, 0.94, 0.86, 0.86, 0.010});
@@ -631,6 +632,40 @@ TEST(SafetyCorpus, HeldOut47NeverTunedOn) {
 TEST(SafetyCorpus, HeldOut48NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout48.tsv", {0.24, 0.46, 0.26, 0.30, 0.023});
   expect_floors(shipped_policy(), "heldout48.tsv", {0.84, 0.90, 0.86, 0.94, 0.019});
+}
+
+// heldout49.tsv to heldout52.tsv: four more writers (the fifty-ninth to the sixty-second), each
+// given one voice: refugees, asylum seekers and migrant workers; disabled people, chronic illness
+// and pain, neurodivergent writers; addiction, homelessness and prison; Gen Z irony. Committed
+// before the twenty-third (heldout45-48 and prose34-37 added to the training files; a rules pass
+// on heldout45-48's misses: "researching overdose amounts", "tidy before I go", "my own head",
+// "open the old scars", "with him in it", "hands round his throat", "wouldn't stop when I said
+// stop", "pin me down", forced marriage) and never read by it. That the twenty-third would ship
+// was decided before they were scored. Run once, 2026-11-25 (suicidal, self-harm, harm to
+// others, abuse; benign of 220); floors just under:
+//   rules alone:                     9 30 17 21, 4;  13 26 14 21, 3;  9 28 11 17, 1;  16 25 20 19, 12;
+//   rules + shipped (twenty-third):  40 48 42 44, 7;  43 48 46 46, 4;  41 47 43 44, 1;  45 50 47 47, 6.
+// (The twenty-second with its rules, afterwards: 40 47 42 44, 7; 43 48 46 45, 4; 39 47 41 41, 1;
+// 44 50 47 47, 5.) Over the four, 200 per category: 0.845, 0.965, 0.890, 0.905; false positives
+// 2.0 % (18/880).
+TEST(SafetyCorpus, HeldOut49NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout49.tsv", {0.16, 0.58, 0.32, 0.40, 0.019});
+  expect_floors(shipped_policy(), "heldout49.tsv", {0.78, 0.94, 0.82, 0.86, 0.032});
+}
+
+TEST(SafetyCorpus, HeldOut50NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout50.tsv", {0.24, 0.50, 0.26, 0.40, 0.014});
+  expect_floors(shipped_policy(), "heldout50.tsv", {0.84, 0.94, 0.90, 0.90, 0.019});
+}
+
+TEST(SafetyCorpus, HeldOut51NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout51.tsv", {0.16, 0.54, 0.20, 0.32, 0.005});
+  expect_floors(shipped_policy(), "heldout51.tsv", {0.80, 0.92, 0.84, 0.86, 0.005});
+}
+
+TEST(SafetyCorpus, HeldOut52NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout52.tsv", {0.30, 0.48, 0.38, 0.36, 0.055});
+  expect_floors(shipped_policy(), "heldout52.tsv", {0.88, 0.98, 0.92, 0.92, 0.028});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -659,7 +694,10 @@ TEST(SafetyCorpus, HeldOut48NeverTunedOn) {
 // 3, 1 and 3 (1.0 %, 15/1,500; the twentieth, afterwards, 2, 3, 3, 2 and 2); training prose
 // since the twenty-second. reflective_prose34.txt to 37.txt, by the writers of heldout45 to 48,
 // run once with the twenty-second: the rules answer 14, 12, 9 and 11, as shipped 3, 0, 6 and 3
-// (1.0 %, 12/1,200; the twenty-first with its rules, afterwards, 4, 1, 6 and 3).
+// (1.0 %, 12/1,200; the twenty-first with its rules, afterwards, 4, 1, 6 and 3); training prose
+// since the twenty-third. reflective_prose38.txt to 41.txt, by the writers of heldout49 to 52, run
+// once with the twenty-third: the rules answer 9, 14, 11 and 18, as shipped 6, 6, 3 and 10 (2.1 %,
+// 25/1,200; the twenty-second with its rules, afterwards, 6, 7, 4 and 9).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -667,8 +705,8 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose34.txt", 14, 3}, HeldOutProse{"reflective_prose35.txt", 12, 0},
-        HeldOutProse{"reflective_prose36.txt", 9, 6}, HeldOutProse{"reflective_prose37.txt", 11, 3}}) {
+       {HeldOutProse{"reflective_prose38.txt", 9, 6}, HeldOutProse{"reflective_prose39.txt", 14, 6},
+        HeldOutProse{"reflective_prose40.txt", 11, 3}, HeldOutProse{"reflective_prose41.txt", 18, 10}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
@@ -682,7 +720,8 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
 // (docs/safety.md: 1.0-5.3 % with the models of the time) and trained on since the twelfth
 // retraining (10 and 11 since the thirteenth, 12 and 13 since the fourteenth, 14 to 20 since the
 // seventeenth, 21 to 24 since the nineteenth, 25 and 26 since the twentieth, 27 and 28 since the
-// twenty-first, 29 to 33 since the twenty-second). The rules were never tuned on 2 to 13, so their counts still measure the rules:
+// twenty-first, 29 to 33 since the twenty-second, 34 to 37 since the
+// twenty-third). The rules were never tuned on 2 to 13, so their counts still measure the rules:
 // 5, 1, 8, 1, 2, 8, 3, 7, 4, 6 and 10 of 300 now; rules passes drew on 14 to 20 (8, 5, 6, 11,
 // 7, 7 and 13).
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
@@ -709,7 +748,9 @@ TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
         TrainedProse{"reflective_prose26.txt", 20}, TrainedProse{"reflective_prose27.txt", 2},
         TrainedProse{"reflective_prose28.txt", 13}, TrainedProse{"reflective_prose29.txt", 10},
         TrainedProse{"reflective_prose30.txt", 17}, TrainedProse{"reflective_prose31.txt", 14},
-        TrainedProse{"reflective_prose32.txt", 16}, TrainedProse{"reflective_prose33.txt", 16}}) {
+        TrainedProse{"reflective_prose32.txt", 16}, TrainedProse{"reflective_prose33.txt", 16},
+        TrainedProse{"reflective_prose34.txt", 14}, TrainedProse{"reflective_prose35.txt", 12},
+        TrainedProse{"reflective_prose36.txt", 9}, TrainedProse{"reflective_prose37.txt", 11}}) {
     auto alone = score(*rules, file, false);
     auto both = score(*policy, file, false);
     EXPECT_GE(both.benign, 300) << file;

@@ -38,7 +38,9 @@ const char* const kRetrainCommand =
     "tests/safety/heldout35.tsv tests/safety/heldout36.tsv tests/safety/heldout37.tsv "
     "tests/safety/heldout38.tsv tests/safety/heldout39.tsv tests/safety/heldout40.tsv "
     "tests/safety/heldout41.tsv tests/safety/heldout42.tsv tests/safety/heldout43.tsv "
-    "tests/safety/heldout44.tsv tests/safety/train29.tsv tests/safety/train30.tsv tests/safety/train32.tsv "
+    "tests/safety/heldout44.tsv tests/safety/heldout45.tsv tests/safety/heldout46.tsv "
+    "tests/safety/heldout47.tsv tests/safety/heldout48.tsv tests/safety/train29.tsv tests/safety/train30.tsv "
+    "tests/safety/train32.tsv "
     "--hard-cases tests/safety/train11.tsv tests/safety/train12.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train20.tsv tests/safety/train21.tsv "
     "tests/safety/train22.tsv tests/safety/train23.tsv tests/safety/train24.tsv tests/safety/train25.tsv "
@@ -59,6 +61,8 @@ const char* const kRetrainCommand =
     "tests/safety/reflective_prose28.txt tests/safety/reflective_prose29.txt "
     "tests/safety/reflective_prose30.txt tests/safety/reflective_prose31.txt "
     "tests/safety/reflective_prose32.txt tests/safety/reflective_prose33.txt "
+    "tests/safety/reflective_prose34.txt tests/safety/reflective_prose35.txt "
+    "tests/safety/reflective_prose36.txt tests/safety/reflective_prose37.txt "
     "--out dialogs/safety/classifier.json";
 
 // Labelled files of tests/safety, by name.
