@@ -668,6 +668,37 @@ TEST(SafetyCorpus, HeldOut52NeverTunedOn) {
   expect_floors(shipped_policy(), "heldout52.tsv", {0.88, 0.98, 0.92, 0.92, 0.028});
 }
 
+// heldout53.tsv to heldout56.tsv: four more writers (the sixty-third to the sixty-sixth), each
+// given one voice: Scotland, Wales and Northern Ireland; people over seventy, the bereaved and
+// care homes; rural and remote communities in Canada, Australia and New Zealand; shift and gig
+// workers. Committed after the twenty-third shipped and never read by it; scored once with it,
+// 2026-11-25 (suicidal, self-harm, harm to others, abuse; benign of 220); floors just under:
+//   rules alone:                     5 14 11 14, 3;  11 25 18 8, 3;  13 21 19 22, 3;  9 23 17 20, 4;
+//   rules + shipped (twenty-third):  36 46 46 42, 3;  43 48 43 44, 5;  44 44 47 48, 2;  41 46 47 47, 6.
+// (The twenty-second with its rules, afterwards: 37 46 46 41, 4; 43 48 42 42, 6; 43 44 47 45, 3;
+// 41 47 47 46, 5.) Over the four, 200 per category: 0.820, 0.920, 0.915, 0.905; false positives
+// 1.8 % (16/880). Over heldout49-56, eight writers scored with the twenty-third: 0.833, 0.943,
+// 0.903, 0.905; 1.9 % (34/1,760).
+TEST(SafetyCorpus, HeldOut53NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout53.tsv", {0.08, 0.26, 0.20, 0.26, 0.014});
+  expect_floors(shipped_policy(), "heldout53.tsv", {0.70, 0.90, 0.90, 0.82, 0.014});
+}
+
+TEST(SafetyCorpus, HeldOut54NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout54.tsv", {0.20, 0.48, 0.34, 0.14, 0.014});
+  expect_floors(shipped_policy(), "heldout54.tsv", {0.84, 0.94, 0.84, 0.86, 0.023});
+}
+
+TEST(SafetyCorpus, HeldOut55NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout55.tsv", {0.24, 0.40, 0.36, 0.42, 0.014});
+  expect_floors(shipped_policy(), "heldout55.tsv", {0.86, 0.86, 0.92, 0.94, 0.010});
+}
+
+TEST(SafetyCorpus, HeldOut56NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout56.tsv", {0.16, 0.44, 0.32, 0.38, 0.019});
+  expect_floors(shipped_policy(), "heldout56.tsv", {0.80, 0.90, 0.92, 0.92, 0.028});
+}
+
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
 // heldout25.tsv to heldout28.tsv, were scored once with the fourteenth, 2026-11-25: the rules
 // answered 18, 15, 12 and 14; rules + the fourteenth 5, 7, 6 and 4 (the thirteenth 3, 9, 8 and
@@ -697,7 +728,10 @@ TEST(SafetyCorpus, HeldOut52NeverTunedOn) {
 // (1.0 %, 12/1,200; the twenty-first with its rules, afterwards, 4, 1, 6 and 3); training prose
 // since the twenty-third. reflective_prose38.txt to 41.txt, by the writers of heldout49 to 52, run
 // once with the twenty-third: the rules answer 9, 14, 11 and 18, as shipped 6, 6, 3 and 10 (2.1 %,
-// 25/1,200; the twenty-second with its rules, afterwards, 6, 7, 4 and 9).
+// 25/1,200; the twenty-second with its rules, afterwards, 6, 7, 4 and 9). reflective_prose42.txt
+// to 45.txt, by the writers of heldout53 to 56, run once with the twenty-third: the rules answer
+// 19, 5, 13 and 10, as shipped 6, 2, 4 and 4 (1.3 %, 16/1,200; the twenty-second, afterwards, 6, 2,
+// 5 and 4).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -706,7 +740,9 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
   };
   for (auto [file, rules_at_most, shipped_at_most] :
        {HeldOutProse{"reflective_prose38.txt", 9, 6}, HeldOutProse{"reflective_prose39.txt", 14, 6},
-        HeldOutProse{"reflective_prose40.txt", 11, 3}, HeldOutProse{"reflective_prose41.txt", 18, 10}}) {
+        HeldOutProse{"reflective_prose40.txt", 11, 3}, HeldOutProse{"reflective_prose41.txt", 18, 10},
+        HeldOutProse{"reflective_prose42.txt", 19, 6}, HeldOutProse{"reflective_prose43.txt", 5, 2},
+        HeldOutProse{"reflective_prose44.txt", 13, 4}, HeldOutProse{"reflective_prose45.txt", 10, 4}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
