@@ -67,6 +67,22 @@ const std::map<std::string, std::string, std::less<>>& spellings() {
       {"sh'd", "self harmed"}, {"sh'ed", "self harmed"}, {"sh'ing", "self harming"}, {"theres", "there's"},
       {"theyll", "they'll"}, {"youll", "you'll"}, {"dads", "dad's"}, {"tbh", "to be honest"},
       {"n", "and"}, {"nd", "and"}, {"b4", "before"}, {"tryin", "trying"}, {"goin", "going"}, {"thinkin", "thinking"}, {"wantin", "wanting"},
+      // Scots, Irish and northern English as typed (heldout40 and heldout53): "-nae" for "-n't",
+      // and the dropped "g" of the words the patterns are written for.
+      {"dinnae", "don't"}, {"dinna", "don't"}, {"didnae", "didn't"}, {"cannae", "can't"}, {"canna", "can't"},
+      {"wouldnae", "wouldn't"}, {"couldnae", "couldn't"}, {"isnae", "isn't"}, {"wasnae", "wasn't"},
+      {"willnae", "won't"}, {"doesnae", "doesn't"}, {"havenae", "haven't"}, {"hasnae", "hasn't"},
+      {"shouldnae", "shouldn't"}, {"tae", "to"}, {"masel", "myself"}, {"masell", "myself"}, {"hissel", "himself"},
+      {"hersel", "herself"}, {"wi", "with"}, {"aff", "off"}, {"doon", "down"}, {"oot", "out"}, {"hame", "home"},
+      {"heid", "head"}, {"morra", "tomorrow"}, {"ye", "you"}, {"yer", "your"}, {"nae", "no"}, {"naebody", "nobody"},
+      {"a'm", "i'm"}, {"bein", "being"}, {"feelin", "feeling"}, {"hopin", "hoping"}, {"drivin", "driving"},
+      {"needin", "needing"}, {"keepin", "keeping"}, {"gettin", "getting"}, {"draggin", "dragging"},
+      {"startin", "starting"}, {"sayin", "saying"}, {"doin", "doing"}, {"takin", "taking"}, {"makin", "making"},
+      {"plannin", "planning"}, {"lookin", "looking"}, {"writin", "writing"}, {"leavin", "leaving"},
+      {"givin", "giving"}, {"endin", "ending"}, {"sleepin", "sleeping"}, {"wakin", "waking"},
+      {"stockpilin", "stockpiling"}, {"savin", "saving"}, {"hidin", "hiding"},
+      {"smashin", "smashing"}, {"punchin", "punching"}, {"batterin", "battering"}, {"slappin", "slapping"},
+      {"threatenin", "threatening"}, {"followin", "following"}, {"watchin", "watching"}, {"walkin", "walking"},
   };
   return kSpellings;
 }

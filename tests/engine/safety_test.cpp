@@ -177,6 +177,14 @@ TEST(SafetyNormalise, FoldsCaseQuotesRepeatsAndChatSpellings) {
   EXPECT_EQ(normalise_for_safety("she said \xE2\x80\x9Cno\xE2\x80\x9D"), "she said \" no \"");
 }
 
+TEST(SafetyNormalise, ScotsIrishAndNorthernSpellings) {
+  EXPECT_EQ(normalise_for_safety("I dinnae want tae be here"), "i don't want to be here");
+  EXPECT_EQ(normalise_for_safety("been stockpilin tablets for masel"), "been stockpiling tablets for myself");
+  EXPECT_EQ(normalise_for_safety("a'm hidin fae him"), "i'm hiding fae him");
+  // "bleedin" stays: in "this bleedin bus" it swears, it does not bleed.
+  EXPECT_EQ(normalise_for_safety("this bleedin bus"), "this bleedin bus");
+}
+
 class ShippedPolicy : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -221,6 +229,10 @@ TEST_F(ShippedPolicy, NegationAndPastDoNotHideRealRisk) {
   EXPECT_EQ(category("I can't stop thinking about killing myself"), "suicidal_thoughts");
   EXPECT_EQ(category("I self harmed years ago and it's coming back again"), "self_harm");
   EXPECT_EQ(category("I'm not going to kill myself. but I want to die"), "suicidal_thoughts");
+  // Scots "I'm no" is "I'm not" just before the words it negates, and nowhere else.
+  EXPECT_EQ(category("I'm no wantin to die, I'm wantin a holiday"), "none");
+  EXPECT_EQ(category("I'm no good to anyone and I want to die"), "suicidal_thoughts");
+  EXPECT_EQ(category("I've been stockpilin my pills"), "suicidal_thoughts");
   EXPECT_EQ(category("He said \"I want to die\" and I think he means it"), "suicidal_thoughts");
   // Hiding it, or holding it off, is not denying it.
   EXPECT_EQ(category("my mum doesn't know i sh. please don't tell her"), "self_harm");
