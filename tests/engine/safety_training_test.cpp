@@ -39,7 +39,10 @@ const char* const kRetrainCommand =
     "tests/safety/heldout38.tsv tests/safety/heldout39.tsv tests/safety/heldout40.tsv "
     "tests/safety/heldout41.tsv tests/safety/heldout42.tsv tests/safety/heldout43.tsv "
     "tests/safety/heldout44.tsv tests/safety/heldout45.tsv tests/safety/heldout46.tsv "
-    "tests/safety/heldout47.tsv tests/safety/heldout48.tsv tests/safety/train29.tsv tests/safety/train30.tsv "
+    "tests/safety/heldout47.tsv tests/safety/heldout48.tsv tests/safety/heldout49.tsv "
+    "tests/safety/heldout50.tsv tests/safety/heldout51.tsv tests/safety/heldout52.tsv "
+    "tests/safety/heldout53.tsv tests/safety/heldout54.tsv tests/safety/heldout55.tsv "
+    "tests/safety/heldout56.tsv tests/safety/train29.tsv tests/safety/train30.tsv "
     "tests/safety/train32.tsv "
     "--hard-cases tests/safety/train11.tsv tests/safety/train12.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train20.tsv tests/safety/train21.tsv "
@@ -63,6 +66,10 @@ const char* const kRetrainCommand =
     "tests/safety/reflective_prose32.txt tests/safety/reflective_prose33.txt "
     "tests/safety/reflective_prose34.txt tests/safety/reflective_prose35.txt "
     "tests/safety/reflective_prose36.txt tests/safety/reflective_prose37.txt "
+    "tests/safety/reflective_prose38.txt tests/safety/reflective_prose39.txt "
+    "tests/safety/reflective_prose40.txt tests/safety/reflective_prose41.txt "
+    "tests/safety/reflective_prose42.txt tests/safety/reflective_prose43.txt "
+    "tests/safety/reflective_prose44.txt tests/safety/reflective_prose45.txt "
     "--out dialogs/safety/classifier.json";
 
 // Labelled files of tests/safety, by name.
