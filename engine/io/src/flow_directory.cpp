@@ -66,13 +66,11 @@ fs::path without_trailing_separator(const fs::path& path) {
   return path.has_filename() ? path : path.parent_path();
 }
 
-// The safety policy's file or folder, given by name: checked as the policy
-// (find_safety_policy), never as flows.
-bool is_safety_policy_path(const fs::path& given) {
+// The safety policy's own file or folder, named itself: checked as the policy, never as flows.
+bool names_the_safety_policy(const fs::path& given) {
   auto path = without_trailing_separator(given);
-  std::error_code error;
-  if (fs::is_directory(path, error)) return path.filename() == "safety";
-  return path.filename() == "policy.json" && path.parent_path().filename() == "safety";
+  auto policy = find_safety_policy(path);
+  return policy && (*policy == path || policy->parent_path() == path);
 }
 
 }  // namespace
@@ -80,7 +78,7 @@ bool is_safety_policy_path(const fs::path& given) {
 std::vector<fs::path> find_flow_files(const std::vector<fs::path>& paths) {
   std::vector<fs::path> files;
   for (const auto& path : paths) {
-    if (is_safety_policy_path(path)) continue;
+    if (names_the_safety_policy(path)) continue;
     std::error_code error;
     if (fs::is_directory(path, error)) {
       walk(
