@@ -713,6 +713,8 @@ TEST(SafetyCorpus, HeldOut56NeverTunedOn) {
 // (The twenty-third with its rules and normaliser, afterwards: 49 49 47 50, 6; 46 47 44 48, 4;
 // 39 48 44 47, 5; 46 47 48 48, 1.) Over the four, 200 per category: 0.890, 0.955, 0.905, 0.965;
 // false positives 1.0 % (9/880). A set with no benign line answered is held to at most one.
+// Since the twenty-fifth, heldout57-60 are training files and its rules pass drew on their
+// misses: their floors hold, as checks.
 TEST(SafetyCorpus, HeldOut57NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout57.tsv", {0.40, 0.50, 0.34, 0.44, 0.005});
   expect_floors(shipped_policy(), "heldout57.tsv", {0.96, 0.96, 0.90, 0.98, 0.019});
@@ -731,6 +733,41 @@ TEST(SafetyCorpus, HeldOut59NeverTunedOn) {
 TEST(SafetyCorpus, HeldOut60NeverTunedOn) {
   expect_floors(shipped_rules(), "heldout60.tsv", {0.36, 0.30, 0.46, 0.36, 0.005});
   expect_floors(shipped_policy(), "heldout60.tsv", {0.88, 0.92, 0.92, 0.94, 0.010});
+}
+
+// heldout61.tsv to heldout64.tsv: four more writers (the seventy-first to the seventy-fourth),
+// each given one voice: typing drunk, high, exhausted or in a panic; people of faith; young men in
+// gaming, gym and online culture; living with someone who controls or hurts them. Committed
+// before the twenty-fifth (heldout57-60 and prose46-49 added to the training files; a rules pass
+// on heldout57-60's misses: "tried to do it and it didn't work", "dead by morning hopefully",
+// "make it look like an accident", "break my own wrist", "I'm strapped", "set me on fire", a few
+// words of Swahili, Tagalog and Pidgin) and never read by it. That the twenty-fifth would ship
+// was decided before they were scored. Run once, 2026-11-25 (suicidal, self-harm, harm to others,
+// abuse; benign of 220); floors just under:
+//   rules alone:                     15 26 15 22, 7;  13 26 19 17, 6;  15 26 13 19, 12;  21 26 29 18, 4;
+//   rules + shipped (twenty-fifth):  43 49 48 48, 7;  40 46 42 39, 6;  38 47 48 45, 9;  45 47 49 47, 6.
+// (The twenty-fourth with its rules, afterwards: 43 49 48 48, 8; 40 46 41 41, 6; 38 47 47 45, 8;
+// 44 45 49 47, 6.) Over the four, 200 per category: 0.830, 0.945, 0.935, 0.895; false positives
+// 3.2 % (28/880), most of them gaming hyperbole ("lost promos again, i'm going to end it all").
+// Training or tuning on these files ends their use as a measure: write heldout65.tsv first.
+TEST(SafetyCorpus, HeldOut61NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout61.tsv", {0.28, 0.50, 0.28, 0.42, 0.032});
+  expect_floors(shipped_policy(), "heldout61.tsv", {0.84, 0.96, 0.94, 0.94, 0.032});
+}
+
+TEST(SafetyCorpus, HeldOut62NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout62.tsv", {0.24, 0.50, 0.36, 0.32, 0.028});
+  expect_floors(shipped_policy(), "heldout62.tsv", {0.78, 0.90, 0.82, 0.76, 0.028});
+}
+
+TEST(SafetyCorpus, HeldOut63NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout63.tsv", {0.28, 0.50, 0.24, 0.36, 0.055});
+  expect_floors(shipped_policy(), "heldout63.tsv", {0.74, 0.92, 0.94, 0.88, 0.041});
+}
+
+TEST(SafetyCorpus, HeldOut64NeverTunedOn) {
+  expect_floors(shipped_rules(), "heldout64.tsv", {0.40, 0.50, 0.56, 0.34, 0.019});
+  expect_floors(shipped_policy(), "heldout64.tsv", {0.88, 0.92, 0.96, 0.92, 0.028});
 }
 
 // Reflective prose never trained on. reflective_prose14.txt to 17.txt, by the writers of
@@ -768,7 +805,9 @@ TEST(SafetyCorpus, HeldOut60NeverTunedOn) {
 // 5 and 4). Prose38 to 45 are training prose since the twenty-fourth. reflective_prose46.txt to
 // 49.txt, by the writers of heldout57 to 60, run once with the twenty-fourth: the rules answer 6,
 // 11, 9 and 14, as shipped 2, 6, 0 and 1 (0.75 %, 9/1,200; the twenty-third, afterwards, 2, 6, 0
-// and 1).
+// and 1). Training prose since the twenty-fifth. reflective_prose50.txt to 53.txt, by the
+// writers of heldout61 to 64, run once with the twenty-fifth: the rules answer 12, 19, 20 and 11,
+// as shipped 4, 4, 5 and 3 (1.3 %, 16/1,200; the twenty-fourth, afterwards, 4, 5, 5 and 3).
 TEST(SafetyCorpus, HeldOutReflectiveProse) {
   struct HeldOutProse {
     const char* file;
@@ -776,8 +815,8 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
     int shipped_at_most;
   };
   for (auto [file, rules_at_most, shipped_at_most] :
-       {HeldOutProse{"reflective_prose46.txt", 6, 2}, HeldOutProse{"reflective_prose47.txt", 11, 6},
-        HeldOutProse{"reflective_prose48.txt", 9, 0}, HeldOutProse{"reflective_prose49.txt", 14, 1}}) {
+       {HeldOutProse{"reflective_prose50.txt", 12, 4}, HeldOutProse{"reflective_prose51.txt", 19, 4},
+        HeldOutProse{"reflective_prose52.txt", 20, 5}, HeldOutProse{"reflective_prose53.txt", 11, 3}}) {
     auto rules = score(*shipped_rules(), file, false);
     auto both = score(*shipped_policy(), file, false);
     EXPECT_EQ(both.benign, 300) << file;
@@ -792,7 +831,8 @@ TEST(SafetyCorpus, HeldOutReflectiveProse) {
 // retraining (10 and 11 since the thirteenth, 12 and 13 since the fourteenth, 14 to 20 since the
 // seventeenth, 21 to 24 since the nineteenth, 25 and 26 since the twentieth, 27 and 28 since the
 // twenty-first, 29 to 33 since the twenty-second, 34 to 37 since the
-// twenty-third, 38 to 45 since the twenty-fourth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
+// twenty-third, 38 to 45 since the twenty-fourth,
+// 46 to 49 since the twenty-fifth). The rules were never tuned on 2 to 13, so their counts still measure the rules:
 // 5, 1, 8, 1, 2, 8, 3, 7, 4, 6 and 10 of 300 now; rules passes drew on 14 to 20 (8, 5, 6, 11,
 // 7, 7 and 13).
 TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
@@ -825,7 +865,9 @@ TEST(SafetyCorpus, ReflectiveProseAboutTrustAndTrauma) {
         TrainedProse{"reflective_prose38.txt", 9}, TrainedProse{"reflective_prose39.txt", 14},
         TrainedProse{"reflective_prose40.txt", 11}, TrainedProse{"reflective_prose41.txt", 18},
         TrainedProse{"reflective_prose42.txt", 19}, TrainedProse{"reflective_prose43.txt", 5},
-        TrainedProse{"reflective_prose44.txt", 13}, TrainedProse{"reflective_prose45.txt", 10}}) {
+        TrainedProse{"reflective_prose44.txt", 13}, TrainedProse{"reflective_prose45.txt", 10},
+        TrainedProse{"reflective_prose46.txt", 6}, TrainedProse{"reflective_prose47.txt", 11},
+        TrainedProse{"reflective_prose48.txt", 9}, TrainedProse{"reflective_prose49.txt", 14}}) {
     auto alone = score(*rules, file, false);
     auto both = score(*policy, file, false);
     EXPECT_GE(both.benign, 300) << file;

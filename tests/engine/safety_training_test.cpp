@@ -42,7 +42,8 @@ const char* const kRetrainCommand =
     "tests/safety/heldout47.tsv tests/safety/heldout48.tsv tests/safety/heldout49.tsv "
     "tests/safety/heldout50.tsv tests/safety/heldout51.tsv tests/safety/heldout52.tsv "
     "tests/safety/heldout53.tsv tests/safety/heldout54.tsv tests/safety/heldout55.tsv "
-    "tests/safety/heldout56.tsv tests/safety/train29.tsv tests/safety/train30.tsv "
+    "tests/safety/heldout56.tsv tests/safety/heldout57.tsv tests/safety/heldout58.tsv "
+    "tests/safety/heldout59.tsv tests/safety/heldout60.tsv tests/safety/train29.tsv tests/safety/train30.tsv "
     "tests/safety/train32.tsv "
     "--hard-cases tests/safety/train11.tsv tests/safety/train12.tsv tests/safety/train15.tsv "
     "tests/safety/train16.tsv tests/safety/train17.tsv tests/safety/train20.tsv tests/safety/train21.tsv "
@@ -70,6 +71,8 @@ const char* const kRetrainCommand =
     "tests/safety/reflective_prose40.txt tests/safety/reflective_prose41.txt "
     "tests/safety/reflective_prose42.txt tests/safety/reflective_prose43.txt "
     "tests/safety/reflective_prose44.txt tests/safety/reflective_prose45.txt "
+    "tests/safety/reflective_prose46.txt tests/safety/reflective_prose47.txt "
+    "tests/safety/reflective_prose48.txt tests/safety/reflective_prose49.txt "
     "--out dialogs/safety/classifier.json";
 
 // Labelled files of tests/safety, by name.
